@@ -1,0 +1,67 @@
+"""The Typer app and the one place where errors become messages and exit codes.
+
+No command prints a traceback: an :class:`OpsdocError` becomes ``error:
+file:line: what (what to do)``, a usage mistake gets click's usage text,
+Ctrl-C exits 130, and anything unexpected is reported in one line with a
+pointer to ``OPSDOC_DEBUG=1`` for the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from opsdoc.errors import EXIT_INTERRUPTED, OpsdocError
+
+app = typer.Typer(
+    name="opsdoc",
+    help="Turn the Markdown runbooks a team already has into incident tooling.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _register() -> None:
+    # Imported for their side effect of adding commands to ``app``.
+    from opsdoc.cli import read_cmds  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``opsdoc`` script; returns the process exit code.
+
+    Commands end with ``raise typer.Exit(code)``; Typer itself reports usage
+    mistakes (exit 2). Only Typer's public API is used, so this holds whether
+    Typer bundles click or depends on it.
+    """
+    _register()
+    try:
+        app(args=argv, prog_name="opsdoc")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except OpsdocError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except (KeyboardInterrupt, typer.Abort):
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `opsdoc list | head`: the reader left; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # the last line of defence, by design
+        if os.environ.get("OPSDOC_DEBUG"):
+            raise
+        print(f"opsdoc: internal error: {type(exc).__name__}: {exc} "
+              "(run again with OPSDOC_DEBUG=1 for a traceback, and please report it)",
+              file=sys.stderr)
+        return 70
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""``opsdoc list`` and ``opsdoc show``: read runbooks and print what was understood."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from opsdoc.cli import render
+from opsdoc.cli.app import app
+from opsdoc.errors import EXIT_BAD_INPUT, EXIT_OK, OpsdocError
+from opsdoc.load import DEFAULT_MAX_BYTES, parse_size
+from opsdoc.model import PHASES, Runbook, Section, to_dict
+from opsdoc.read import read_paths, read_runbook
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+MaxSizeOpt = Annotated[
+    str,
+    typer.Option("--max-size", help="Largest file to read, e.g. 5MB.", show_default=True),
+]
+
+
+def _max_bytes(text: str) -> int:
+    return parse_size(text) if text else DEFAULT_MAX_BYTES
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _report(runbook: Runbook) -> None:
+    for diag in runbook.diagnostics:
+        if diag.level == "info":
+            continue
+        where = f"{runbook.path}:{diag.line}" if diag.line else runbook.path
+        print(f"{diag.level}: {where}: {diag.message}", file=sys.stderr)
+
+
+@app.command("list")
+def list_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Runbook files or directories.")],
+    as_json: JsonOpt = False,
+    max_size: MaxSizeOpt = "5MB",
+) -> None:
+    """One line per section: file, id, kind, title and steps by phase."""
+    rows: list[dict[str, Any]] = []
+    failed = False
+    for item in read_paths(paths, max_bytes=_max_bytes(max_size), on_warning=_warn):
+        if isinstance(item, OpsdocError):
+            print(f"error: {item}", file=sys.stderr)
+            failed = True
+            continue
+        _report(item)
+        rows.extend(_rows(item))
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        render.section_table(rows)
+    raise typer.Exit(EXIT_BAD_INPUT if failed else EXIT_OK)
+
+
+def _rows(runbook: Runbook) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+
+    def visit(section: Section, depth: int) -> None:
+        counts = dict.fromkeys(PHASES, 0)
+        for step in section.steps:
+            counts[step.phase] += 1
+        out.append({
+            "file": runbook.path, "id": section.id, "kind": section.kind,
+            "title": section.title, "line": section.line, "depth": depth,
+            "severity": section.severity, "steps": counts,
+        })
+        for child in section.children:
+            visit(child, depth + 1)
+
+    for section in runbook.sections:
+        visit(section, 0)
+    return out
+
+
+def split_target(target: str) -> tuple[str, str | None]:
+    """``file.md#section-id`` into the file and the anchor (a file may contain #)."""
+    if os.path.exists(target) or "#" not in target:
+        return target, None
+    path, _, anchor = target.rpartition("#")
+    return path, anchor or None
+
+
+@app.command("show")
+def show_cmd(
+    target: Annotated[str, typer.Argument(help="A runbook file, optionally FILE#section-id.")],
+    as_json: JsonOpt = False,
+    max_size: MaxSizeOpt = "5MB",
+) -> None:
+    """A readable rendering of a runbook or one of its sections."""
+    path, anchor = split_target(target)
+    runbook = read_runbook(path, max_bytes=_max_bytes(max_size))
+    _report(runbook)
+    sections = runbook.sections
+    if anchor:
+        found = runbook.find(anchor)
+        if found is None:
+            ids = ", ".join(s.id for s in runbook.walk()[:12])
+            raise OpsdocError(f"no section #{anchor}", path=path,
+                              hint=f"sections are: {ids}; `opsdoc list {path}` shows all")
+        sections = [found]
+    if as_json:
+        data = to_dict(runbook)
+        data["sections"] = [to_dict(s) for s in sections]
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        render.runbook(runbook, sections)

@@ -1,0 +1,114 @@
+"""Rich renderings of the model for the terminal.
+
+Kept apart from the commands so the web UI's templates and these read the
+same fields in the same order: title, symptoms, params, then numbered steps
+with phase, safety and option, the way an on-call reader scans them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from opsdoc.model import Runbook, Section, Step
+
+console = Console(highlight=False, soft_wrap=False)
+
+SAFETY_STYLE = {"read": "green", "write": "yellow", "destructive": "bold red"}
+PHASE_STYLE = {"diagnose": "cyan", "act": "magenta", "verify": "blue"}
+LEXER = {"bash": "bash", "sql": "sql", "python": "python", "powershell": "powershell"}
+
+
+def section_table(rows: list[dict[str, Any]]) -> None:
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    for name in ("FILE", "ID", "KIND", "TITLE", "D/A/V"):
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        steps = row["steps"]
+        counts = f"{steps['diagnose']}/{steps['act']}/{steps['verify']}"
+        title = "  " * row["depth"] + row["title"]
+        kind = row["kind"] + (f" {row['severity']}" if row["severity"] else "")
+        table.add_row(row["file"], "#" + row["id"], kind, title, counts)
+    console.print(table)
+
+
+def runbook(book: Runbook, sections: list[Section]) -> None:
+    console.print(Text(book.title or book.path, style="bold underline"))
+    console.print(Text(book.path, style="dim"))
+    for key, value in book.metadata.items():
+        console.print(Text.assemble((f"{key}: ", "dim"), str(value)))
+    for section in sections:
+        console.print()
+        _section(section, depth=0)
+
+
+def _section(section: Section, depth: int) -> None:
+    pad = "  " * depth
+    head = Text(pad)
+    head.append(section.title, style="bold")
+    head.append(f"  [{section.kind}]", style="dim")
+    if section.severity:
+        head.append(f" {section.severity}", style="bold red")
+    head.append(f"  #{section.id}", style="dim")
+    console.print(head)
+    if section.symptoms:
+        console.print(Text(pad + "Symptoms:", style="bold"))
+        for symptom in section.symptoms:
+            console.print(Text(f"{pad}  • {symptom}"))
+    if section.signals:
+        shown = ", ".join(section.signals[:8]) + (" …" if len(section.signals) > 8 else "")
+        console.print(Text.assemble((pad + "Signals: ", "bold"), shown))
+    if section.params:
+        names = ", ".join(p.name + (" (secret)" if p.secret else "") for p in section.params)
+        console.print(Text.assemble((pad + "Params: ", "bold"), names))
+    for number, step in enumerate(section.steps, 1):
+        _step(number, step, pad)
+    if section.items:
+        for item in section.items:
+            console.print(Text(f"{pad}  ☐ {item}"))
+    if section.quick_actions:
+        table = Table(box=None, header_style="bold")
+        for name in ("Action", "Command", "Expect"):
+            table.add_column(name, overflow="fold")
+        for action in section.quick_actions:
+            table.add_row(action.name, action.command or "", action.expect or "")
+        console.print(table)
+    if section.snippets:
+        kinds: dict[str, int] = {}
+        for snippet in section.snippets:
+            label = f"{snippet.lang or 'plain'} {snippet.role}"
+            kinds[label] = kinds.get(label, 0) + 1
+        listed = ", ".join(f"{n}× {k}" for k, n in kinds.items())
+        console.print(Text(f"{pad}Not run: {listed}", style="dim"))
+    for child in section.children:
+        console.print()
+        _section(child, depth + 1)
+
+
+def _step(number: int, step: Step, pad: str) -> None:
+    line = Text(f"{pad}{number}. ")
+    line.append(step.phase, style=PHASE_STYLE.get(step.phase, ""))
+    line.append(" · ")
+    line.append(step.lang)
+    line.append(" · ")
+    line.append(step.safety, style=SAFETY_STYLE.get(step.safety, ""))
+    if step.option:
+        line.append(f" · option {step.option}", style="bold")
+    if step.group:
+        line.append(f" · {step.group}", style="dim")
+    console.print(line)
+    if step.title:
+        console.print(Text(f"{pad}   {step.title}", style="italic"))
+    if step.params:
+        names = ", ".join(f"{p.name}{'*' if p.secret else ''}" for p in step.params)
+        console.print(Text(f"{pad}   params: {names}", style="dim"))
+    console.print(Syntax(step.code.rstrip("\n"), LEXER.get(step.lang, "text"),
+                         line_numbers=True, start_line=step.line, theme="ansi_dark",
+                         word_wrap=True, padding=(0, 0, 0, len(pad) + 3)))
+    for expect in step.expect:
+        console.print(Text(f"{pad}   expect: {escape(expect)}", style="green"))

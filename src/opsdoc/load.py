@@ -1,0 +1,208 @@
+"""Reading runbook files: find them, refuse what is not text, repair encodings.
+
+Runbooks come from wikis, exports and copy-paste, so bytes are not always
+UTF-8 and UTF-8 is not always what it seems (seed 001 is UTF-8 that was once
+decoded as Windows-1252 and saved again). Every problem here becomes an
+:class:`OpsdocError` naming the file, never a traceback, and a directory walk
+reports a bad file and goes on with the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from opsdoc.errors import OpsdocError
+from opsdoc.model import Diagnostic
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mkdn")
+MAYBE_MARKDOWN_SUFFIXES = (".txt",)
+SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
+
+# Characters that appear when UTF-8 bytes were decoded as Windows-1252; ftfy is
+# only asked to look when one of them is present, which keeps clean files fast.
+_MOJIBAKE_HINT = re.compile("[ÃÂâðÐÑÅÆÎÏ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]")
+# A .txt file counts as Markdown when it has a heading or a fence at a line start.
+_MARKDOWN_SIGN = re.compile(r"^(#{1,6}\s+\S|```|~~~)", re.MULTILINE)
+
+
+@dataclass
+class Source:
+    """A runbook file's text, ready for the parser."""
+
+    path: str
+    text: str
+    encoding: str = "utf-8"
+    sha256: str = ""
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def parse_size(text: str) -> int:
+    """Bytes from a human size such as ``60MB``, ``512k`` or ``1048576``."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*", text.lower())
+    if not match:
+        raise OpsdocError(f"cannot read {text!r} as a size", hint="write it like 20MB or 512KB")
+    number, unit = float(match.group(1)), match.group(2)
+    return int(number * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit])
+
+
+def _human(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} KB"
+
+
+def load_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Source:
+    """Read one file as runbook text, or raise an OpsdocError saying why not."""
+    shown = str(path)
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        raise OpsdocError("no such file", path=shown, hint="check the path") from None
+    except OSError as exc:
+        raise OpsdocError(f"cannot read: {exc.strerror}", path=shown) from None
+    if os.path.isdir(path):
+        raise OpsdocError("is a directory", path=shown, hint="pass it to `opsdoc list`")
+    if size > max_bytes:
+        raise OpsdocError(
+            f"{_human(size)} is over the {_human(max_bytes)} limit for a runbook",
+            path=shown,
+            hint=f"pass --max-size {size // 1024 // 1024 + 1}MB to read it anyway",
+        )
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise OpsdocError(f"cannot read: {exc.strerror}", path=shown) from None
+    return decode(data, shown)
+
+
+def decode(data: bytes, path: str) -> Source:
+    """Text from bytes: refuse binary, fall back from UTF-8, repair mojibake."""
+    nul = data.find(b"\x00", 0, 65536)
+    if nul >= 0:
+        raise OpsdocError(
+            f"binary file (NUL byte at offset {nul})",
+            path=path,
+            hint="opsdoc reads Markdown text",
+        )
+    digest = hashlib.sha256(data).hexdigest()
+    diagnostics: list[Diagnostic] = []
+    encoding = "utf-8"
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        try:
+            text, encoding = data.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            text, encoding = data.decode("latin-1"), "latin-1"
+        diagnostics.append(
+            Diagnostic(
+                "warning",
+                f"not valid UTF-8 (byte 0x{data[exc.start]:02X} at line {line}); "
+                f"read as {'Windows-1252' if encoding == 'cp1252' else 'Latin-1'}",
+                line,
+            )
+        )
+    if _control_ratio(text) > 0.05:
+        raise OpsdocError("binary file (mostly control characters)", path=path,
+                          hint="opsdoc reads Markdown text")
+    if encoding == "utf-8" and _MOJIBAKE_HINT.search(text):
+        import ftfy  # imported here: most files never need it
+
+        fixed = ftfy.fix_encoding(text)
+        if fixed != text:
+            text = fixed
+            encoding = "utf-8 (mojibake repaired)"
+            diagnostics.append(
+                Diagnostic("info", "repaired mojibake (UTF-8 that had been read as Windows-1252)")
+            )
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return Source(path=path, text=text, encoding=encoding, sha256=digest, diagnostics=diagnostics)
+
+
+def _control_ratio(text: str) -> float:
+    sample = text[:65536]
+    if not sample:
+        return 0.0
+    bad = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f\v\x1b")
+    return bad / len(sample)
+
+
+def looks_like_markdown(path: Path) -> bool:
+    """Whether a .txt file found in a directory walk is a runbook worth reading."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return False
+    if b"\x00" in head:
+        return False
+    return bool(_MARKDOWN_SIGN.search(head.decode("utf-8", "replace")))
+
+
+def iter_runbook_paths(
+    paths: Iterable[str | Path], *, on_warning: Callable[[str], None] = lambda _m: None
+) -> Iterator[Path]:
+    """Files to read: named files as given, directories walked for Markdown.
+
+    Symlinked directories are followed once each; a loop is reported, not walked.
+    """
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            yield from _walk(path, on_warning)
+        else:
+            yield path
+
+
+def _walk(root: Path, on_warning: Callable[[str], None]) -> Iterator[Path]:
+    seen: set[tuple[int, int]] = set()
+
+    def visit(directory: Path) -> Iterator[Path]:
+        try:
+            info = directory.stat()
+        except OSError as exc:
+            on_warning(f"{directory}: skipped ({exc.strerror or exc})")
+            return
+        key = (info.st_dev, info.st_ino)
+        if key in seen:
+            on_warning(f"{directory}: skipped, symlink loop back to a directory already read")
+            return
+        seen.add(key)
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            on_warning(f"{directory}: skipped ({exc.strerror or exc})")
+            return
+        for entry in entries:
+            entry_path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir()
+                is_file = entry.is_file()
+            except OSError as exc:
+                on_warning(f"{entry_path}: skipped ({exc.strerror or exc})")
+                continue
+            if entry.is_symlink() and not (is_dir or is_file):
+                try:
+                    os.stat(entry_path)
+                except OSError as exc:
+                    reason = "symlink loop" if exc.errno == 40 else "broken symlink"
+                    on_warning(f"{entry_path}: skipped, {reason}")
+                continue
+            if is_dir:
+                if entry.name in SKIP_DIRS or entry.name.startswith("."):
+                    continue
+                yield from visit(entry_path)
+            elif is_file:
+                suffix = entry_path.suffix.lower()
+                if suffix in MARKDOWN_SUFFIXES or (
+                    suffix in MAYBE_MARKDOWN_SUFFIXES and looks_like_markdown(entry_path)
+                ):
+                    yield entry_path
+
+    yield from visit(root)

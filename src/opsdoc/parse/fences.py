@@ -1,0 +1,138 @@
+"""What a fenced block says about itself: its language and its attributes.
+
+Authors can steer opsdoc from the fence's info string, in either of the
+forms Runme reads (``bash {"name":"reset"}`` or ``sh { name=reset
+interactive=false }``), with opsdoc's own keys added: name, phase, safety,
+expect, option, target, timeout, executable, drill.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from typing import Any
+
+LANGS = {
+    "bash": "bash", "sh": "bash", "shell": "bash", "console": "bash", "zsh": "bash",
+    "shell-session": "bash", "shellsession": "bash", "ksh": "bash", "terminal": "bash",
+    "sql": "sql", "psql": "sql", "postgresql": "sql", "postgres": "sql", "pgsql": "sql",
+    "plpgsql": "sql",
+    "python": "python", "py": "python", "python3": "python",
+    "powershell": "powershell", "pwsh": "powershell", "ps1": "powershell", "ps": "powershell",
+}
+
+# Languages whose console form carries prompts ("$ cmd") mixed with output.
+PROMPT_LANGS = {"console", "shell-session", "shellsession", "terminal"}
+
+_COMMENT_PREFIX = {"bash": ("#",), "python": ("#",), "powershell": ("#",), "sql": ("--",)}
+
+
+def runnable_lang(lang: str | None) -> str | None:
+    """The canonical runnable language for a fence language, or None."""
+    if not lang:
+        return None
+    return LANGS.get(lang.strip().lower())
+
+
+def parse_attrs(info: str) -> dict[str, Any]:
+    """Attributes from the part of an info string after the language."""
+    _, _, rest = info.strip().partition(" ")
+    rest = rest.strip()
+    if not rest.startswith("{"):
+        return {}
+    body = rest[: rest.rfind("}") + 1] if "}" in rest else rest + "}"
+    try:
+        value = json.loads(body)
+        if isinstance(value, dict):
+            return {str(k): v for k, v in value.items()}
+    except json.JSONDecodeError:
+        pass
+    inner = body.strip()[1:-1]
+    try:
+        words = shlex.split(inner.replace(",", " "))
+    except ValueError:
+        words = inner.replace(",", " ").split()
+    attrs: dict[str, Any] = {}
+    for word in words:
+        key, eq, value = word.partition("=")
+        if not key:
+            continue
+        attrs[key.strip()] = _scalar(value) if eq else True
+    return attrs
+
+
+def _scalar(value: str) -> Any:
+    low = value.lower()
+    if low in ("true", "yes"):
+        return True
+    if low in ("false", "no"):
+        return False
+    if re.fullmatch(r"-?\d+(\.\d+)?", value):
+        return float(value) if "." in value else int(value)
+    return value
+
+
+def only_comments(lang: str, code: str) -> bool:
+    """Whether a block in a runnable language holds nothing that would run."""
+    prefixes = _COMMENT_PREFIX.get(lang, ("#",))
+    in_block = False
+    for raw in code.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if lang == "sql":
+            if in_block:
+                if "*/" in line:
+                    in_block = False
+                    line = line.split("*/", 1)[1].strip()
+                    if not line:
+                        continue
+                else:
+                    continue
+            if line.startswith("/*"):
+                if "*/" not in line:
+                    in_block = True
+                continue
+        if lang == "powershell":
+            if in_block:
+                if "#>" in line:
+                    in_block = False
+                continue
+            if line.startswith("<#"):
+                in_block = "#>" not in line
+                continue
+        if line.startswith(prefixes):
+            continue
+        return False
+    return True
+
+
+def console_commands(code: str) -> str:
+    """The commands of a console transcript: prompt lines and their continuations.
+
+    A block with no prompt at all is taken to be commands only.
+    """
+    lines = code.splitlines()
+    if not any(_prompt(line) is not None for line in lines):
+        return code
+    out: list[str] = []
+    continuing = False
+    for line in lines:
+        command = _prompt(line)
+        if command is not None:
+            out.append(command)
+            continuing = command.rstrip().endswith("\\")
+        elif continuing:
+            out.append(line)
+            continuing = line.rstrip().endswith("\\")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def _prompt(line: str) -> str | None:
+    match = re.match(r"^\s*(?:\(\S+\)\s*)?(?:[\w.@-]+[:~\w/.-]*)?[$%#]\s(.*)$", line)
+    if match and not line.lstrip().startswith("#"):
+        return match.group(1)
+    if line.startswith("$ "):
+        return line[2:]
+    return None

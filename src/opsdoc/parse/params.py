@@ -1,0 +1,128 @@
+"""Inputs a step needs: ``<placeholders>`` and variables it reads but never sets.
+
+This is a light lexer, not a shell parser: it only needs to tell a read of
+``$VAR`` from a ``VAR=`` assignment, and to skip comments and single-quoted
+text where nothing expands.
+"""
+
+from __future__ import annotations
+
+import re
+
+from opsdoc.model import Param
+from opsdoc.parse.words import is_secret_name
+
+# <lot-id>, <MIGRATION_VERSION>, <user-email>; not a < b, not List<T>, not <br>.
+PLACEHOLDER = re.compile(r"(?<![\w<])<([A-Za-z][A-Za-z0-9_.\-]*)>(?!>)")
+_HTML_TAGS = {
+    "br", "p", "div", "span", "b", "i", "a", "em", "strong", "code", "pre", "html", "head",
+    "body", "script", "style", "table", "tr", "td", "th", "ul", "li", "ol", "details",
+    "summary", "sup", "sub", "hr", "img", "kbd", "title", "meta", "link",
+}
+_SHELL_SPECIAL = {
+    "HOME", "PATH", "PWD", "OLDPWD", "USER", "SHELL", "RANDOM", "SECONDS", "LINENO", "HOSTNAME",
+    "IFS", "PPID", "UID", "EUID", "TERM", "LANG", "LC_ALL", "TMPDIR", "EDITOR", "PAGER",
+    "BASH_SOURCE", "BASH_VERSION", "PIPESTATUS", "FUNCNAME", "REPLY", "OPTARG", "OPTIND",
+}
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_ASSIGN = re.compile(rf"(?:^|[\s;&|(`])(?:export\s+|local\s+|declare\s+(?:-\w+\s+)*|readonly\s+)?({_NAME})\+?=")
+_READ_CMD = re.compile(rf"(?:^|[\s;&|])(?:read|mapfile|readarray)\s+(?:-\w+\s+(?:\S+\s+)?)*({_NAME}(?:\s+{_NAME})*)")
+_FOR_VAR = re.compile(rf"(?:^|[\s;])for\s+({_NAME})\s+in\b")
+_VAR_REF = re.compile(rf"\$(?:\{{({_NAME})(?::?[-=?+]([^}}]*))?\}}|({_NAME}))")
+_PROCESS_ENV = re.compile(rf"process\.env\.({_NAME})(?:\s*\|\|\s*['\"]([^'\"]*)['\"])?")
+_PY_ENV = re.compile(
+    rf"os\.(?:environ\.get|getenv)\(\s*['\"]({_NAME})['\"](?:\s*,\s*['\"]([^'\"]*)['\"])?"
+    rf"|os\.environ\[\s*['\"]({_NAME})['\"]\s*\]")
+_PS_ENV = re.compile(rf"\$env:({_NAME})(\s*=(?!=))?", re.IGNORECASE)
+
+
+def placeholders(code: str) -> list[str]:
+    """Names of ``<placeholder>`` inputs in order of first appearance."""
+    seen: dict[str, None] = {}
+    for match in PLACEHOLDER.finditer(code):
+        name = match.group(1)
+        if name.lower() in _HTML_TAGS:
+            continue
+        seen.setdefault(name, None)
+    return list(seen)
+
+
+def _strip_shell(code: str) -> str:
+    """Shell text with comments and single-quoted strings blanked out."""
+    out: list[str] = []
+    i, n = 0, len(code)
+    in_double = False
+    while i < n:
+        ch = code[i]
+        if ch == "\\" and i + 1 < n:
+            out.append("  ")
+            i += 2
+            continue
+        if not in_double and ch == "'":
+            end = code.find("'", i + 1)
+            end = n if end < 0 else end
+            out.append(" " * (end - i + 1))
+            i = end + 1
+            continue
+        if ch == '"':
+            in_double = not in_double
+        elif not in_double and ch == "#" and (i == 0 or code[i - 1] in " \t\n;|&("):
+            end = code.find("\n", i)
+            end = n if end < 0 else end
+            out.append(" " * (end - i))
+            i = end
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _strip_comments(code: str, prefix: str) -> str:
+    return "\n".join(
+        "" if line.lstrip().startswith(prefix) else line for line in code.splitlines()
+    )
+
+
+def env_reads(lang: str, code: str) -> list[tuple[str, str | None]]:
+    """Variables a block reads from its environment and never sets, with defaults."""
+    reads: dict[str, str | None] = {}
+    sets: set[str] = set()
+    if lang == "bash":
+        text = _strip_shell(code)
+        sets.update(m.group(1) for m in _ASSIGN.finditer(text))
+        sets.update(m.group(1) for m in _FOR_VAR.finditer(text))
+        for m in _READ_CMD.finditer(text):
+            sets.update(m.group(1).split())
+        for m in _VAR_REF.finditer(text):
+            name = m.group(1) or m.group(3)
+            reads.setdefault(name, m.group(2) if m.group(1) else None)
+        for m in _PROCESS_ENV.finditer(code):
+            reads.setdefault(m.group(1), m.group(2))
+        for m in _PY_ENV.finditer(code):
+            reads.setdefault(m.group(1) or m.group(3), m.group(2))
+        reads = {k: v for k, v in reads.items() if k not in _SHELL_SPECIAL}
+    elif lang == "python":
+        for m in _PY_ENV.finditer(_strip_comments(code, "#")):
+            reads.setdefault(m.group(1) or m.group(3), m.group(2))
+    elif lang == "powershell":
+        for m in _PS_ENV.finditer(_strip_comments(code, "#")):
+            if m.group(2):
+                sets.add(m.group(1))
+            elif m.group(1) not in sets:
+                reads.setdefault(m.group(1), None)
+        for m in _PROCESS_ENV.finditer(code):
+            reads.setdefault(m.group(1), m.group(2))
+        for m in _PY_ENV.finditer(code):
+            reads.setdefault(m.group(1) or m.group(3), m.group(2))
+    return [(name, default) for name, default in reads.items() if name not in sets]
+
+
+def step_params(lang: str, code: str) -> list[Param]:
+    """Every input of a block: placeholders first, then environment reads."""
+    params = [Param(name, is_secret_name(name), "angle") for name in placeholders(code)]
+    known = {p.name for p in params}
+    for name, default in env_reads(lang, code):
+        if name not in known:
+            params.append(Param(name, is_secret_name(name), "env", default))
+            known.add(name)
+    return params

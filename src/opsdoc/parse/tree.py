@@ -1,0 +1,154 @@
+"""Blocks grouped under their headings, and which headings are sections.
+
+A runbook's headings do three different jobs: some are containers ("Common
+Issues & Fixes"), some are the units a user works with (a scenario, a
+procedure), and some are parts of a unit ("Symptom", "Step 2: Restart the
+worker"). ``split_mode`` tells them apart the way a reader does, from the
+titles and from what sits under them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from opsdoc.parse import words
+from opsdoc.parse.blocks import Block
+from opsdoc.parse.words import Slugger
+
+Mode = Literal["container", "parts", "sections"]
+
+
+@dataclass
+class Node:
+    title: str
+    level: int
+    line: int
+    anchor: str
+    blocks: list[Block] = field(default_factory=list)
+    children: list[Node] = field(default_factory=list)
+    from_label: bool = False
+    end: int = 0
+
+    def real_children(self) -> list[Node]:
+        return [c for c in self.children if not c.from_label]
+
+    def anchors(self) -> list[str]:
+        out = [self.anchor]
+        for child in self.children:
+            if not child.from_label:
+                out.extend(child.anchors())
+        return out
+
+
+def quoted_label(block: Block) -> str | None:
+    """The message of a paragraph that is only a bold, quoted failure message."""
+    if block.type != "paragraph" or block.inline is None:
+        return None
+    inline = block.inline
+    if inline.lead is None or inline.rest.strip(" :"):
+        return None
+    lead = inline.lead.strip()
+    if len(lead) >= 8 and lead[0] in "\"“'" and lead[-1] in "\"”'":
+        return lead[1:-1].strip()
+    return None
+
+
+def build_tree(blocks: list[Block], slugger: Slugger) -> tuple[list[Block], list[Node]]:
+    """Blocks before the first heading, and the heading tree.
+
+    Every heading gets its GitHub anchor here, in document order, so that
+    duplicate suffixes match what GitHub renders; bold-label sections get
+    their slugs afterwards and never disturb a real heading's anchor.
+    """
+    preamble: list[Block] = []
+    roots: list[Node] = []
+    stack: list[Node] = []
+    labels: list[Node] = []
+    for block in blocks:
+        if block.type == "heading" and block.inline is not None:
+            while stack and stack[-1].level >= block.level:
+                stack.pop()
+            title = block.inline.text
+            node = Node(title, block.level, block.line, slugger.slug(title))
+            (stack[-1].children if stack else roots).append(node)
+            stack.append(node)
+            continue
+        message = quoted_label(block) if stack else None
+        if message is not None:
+            while stack and stack[-1].from_label:
+                stack.pop()
+            parent = stack[-1]
+            node = Node(message, parent.level + 1, block.line, "", from_label=True)
+            parent.children.append(node)
+            stack.append(node)
+            labels.append(node)
+            continue
+        (stack[-1].blocks if stack else preamble).append(block)
+    for node in labels:
+        node.anchor = slugger.slug(node.title)
+    for root in roots:
+        _set_ends(root)
+    return preamble, roots
+
+
+def _set_ends(node: Node) -> int:
+    end = node.line
+    for block in node.blocks:
+        end = max(end, block.end)
+    for child in node.children:
+        end = max(end, _set_ends(child))
+    node.end = end
+    return end
+
+
+def _part_like(node: Node) -> bool:
+    return words.role_of(node.title) is not None or words.step_heading(node.title)
+
+
+def has_code(blocks: list[Block]) -> bool:
+    for block in blocks:
+        if block.type in ("fence", "code") or has_code(block.children):
+            return True
+    return False
+
+
+def substantive(blocks: list[Block]) -> bool:
+    """Whether a heading has content of its own beyond rules and comments."""
+    for block in blocks:
+        if block.type in ("hr", "meta"):
+            continue
+        if block.type == "html" and block.code.lstrip().startswith("<!--"):
+            continue
+        if block.type == "paragraph" and block.inline is not None and not block.inline.text:
+            continue
+        return True
+    return False
+
+
+def title_mode(node: Node) -> Mode:
+    """The document's own title heading wraps its sections unless they are its parts."""
+    real = node.real_children()
+    if not real or all(_part_like(child) for child in real):
+        return "parts"
+    return "container"
+
+
+def split_mode(node: Node) -> Mode:
+    """How a heading relates to the headings under it.
+
+    parts: they are parts of one unit; sections: it is a unit and they are
+    units too; container: it only groups units.
+    """
+    real = node.real_children()
+    if not real or node.from_label or words.is_scenario_title(node.title):
+        return "parts"
+    if all(_part_like(child) for child in real):
+        return "parts"
+    structured = any(_part_like(g) for child in real for g in child.real_children())
+    problems = [c for c in real if not _part_like(c) and words.is_problem_title(c.title)]
+    units_below = (structured or 2 * len(problems) >= len(real) or not substantive(node.blocks)
+                   or words.names_collection(node.title))
+    if not units_below:
+        return "parts"
+    return "sections" if has_code(node.blocks) else "container"

@@ -1,0 +1,34 @@
+"""Shared test helpers: where ../shared is, and running the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("OPSDOC_SHARED", ROOT.parent / "shared"))
+SEEDS = SHARED / "seeds"
+SPEC = SHARED / "spec" / "seed-runbooks.yaml"
+CORPUS = SHARED / "corpus" / "public"
+EXAMPLES = ROOT / "examples"
+
+
+def run_opsdoc(*args: str, cwd: Path | None = None, timeout: float = 120,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed CLI the way a user does: a real process, real exit code."""
+    full_env = {**os.environ, "COLUMNS": "160", "NO_COLOR": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "opsdoc", *args],
+        capture_output=True, text=True, cwd=cwd, timeout=timeout, env=full_env,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_is_there() -> None:
+    if not SEEDS.is_dir():
+        pytest.exit(f"../shared is missing (looked for {SEEDS}); clone beside it", returncode=2)
