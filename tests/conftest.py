@@ -17,13 +17,18 @@ CORPUS = SHARED / "corpus" / "public"
 EXAMPLES = ROOT / "examples"
 
 
-def run_opsdoc(*args: str, cwd: Path | None = None, timeout: float = 120,
-               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_opsdoc(
+    *args: str, cwd: Path | None = None, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the installed CLI the way a user does: a real process, real exit code."""
     full_env = {**os.environ, "COLUMNS": "160", "NO_COLOR": "1", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "opsdoc", *args],
-        capture_output=True, text=True, cwd=cwd, timeout=timeout, env=full_env,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        env=full_env,
         stdin=subprocess.DEVNULL,
     )
 

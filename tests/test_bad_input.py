@@ -26,7 +26,9 @@ def test_binary_file_is_refused(tmp_path) -> None:
 
 def test_latin1_file_is_read_with_a_warning(tmp_path) -> None:
     path = tmp_path / "cafe.md"
-    path.write_bytes("# Café runbook\n\n## Réseau en panne\n\n```bash\necho déjà\n```\n".encode("latin-1"))
+    path.write_bytes(
+        "# Café runbook\n\n## Réseau en panne\n\n```bash\necho déjà\n```\n".encode("latin-1")
+    )
     result = run_opsdoc("show", "--json", str(path))
     assert result.returncode == 0
     line = one_line(result.stderr)

@@ -16,7 +16,9 @@ import yaml
 
 from conftest import SEEDS, SPEC, run_opsdoc
 
-SPEC_DATA: dict[str, Any] = yaml.safe_load(SPEC.read_text(encoding="utf-8")) if SPEC.exists() else {}
+SPEC_DATA: dict[str, Any] = (
+    yaml.safe_load(SPEC.read_text(encoding="utf-8")) if SPEC.exists() else {}
+)
 
 
 def norm_title(title: str) -> str:

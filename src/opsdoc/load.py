@@ -26,7 +26,9 @@ SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache_
 
 # Characters that appear when UTF-8 bytes were decoded as Windows-1252; ftfy is
 # only asked to look when one of them is present, which keeps clean files fast.
-_MOJIBAKE_HINT = re.compile("[ÃÂâðÐÑÅÆÎÏ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]")
+_MOJIBAKE_HINT = re.compile(
+    "[ÃÂâðÐÑÅÆÎÏ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]"
+)
 # A .txt file counts as Markdown when it has a heading or a fence at a line start.
 _MARKDOWN_SIGN = re.compile(r"^(#{1,6}\s+\S|```|~~~)", re.MULTILINE)
 
@@ -109,8 +111,9 @@ def decode(data: bytes, path: str) -> Source:
             )
         )
     if _control_ratio(text) > 0.05:
-        raise OpsdocError("binary file (mostly control characters)", path=path,
-                          hint="opsdoc reads Markdown text")
+        raise OpsdocError(
+            "binary file (mostly control characters)", path=path, hint="opsdoc reads Markdown text"
+        )
     if encoding == "utf-8" and _MOJIBAKE_HINT.search(text):
         import ftfy  # imported here: most files never need it
 
@@ -125,12 +128,14 @@ def decode(data: bytes, path: str) -> Source:
     return Source(path=path, text=text, encoding=encoding, sha256=digest, diagnostics=diagnostics)
 
 
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+
+
 def _control_ratio(text: str) -> float:
     sample = text[:65536]
     if not sample:
         return 0.0
-    bad = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f\v\x1b")
-    return bad / len(sample)
+    return len(_CONTROL.findall(sample)) / len(sample)
 
 
 def looks_like_markdown(path: Path) -> bool:

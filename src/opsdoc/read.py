@@ -17,8 +17,9 @@ from opsdoc.model import Runbook
 from opsdoc.parse import parse_runbook
 
 
-def read_runbook(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
-                 classify: bool = True) -> Runbook:
+def read_runbook(
+    path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, classify: bool = True
+) -> Runbook:
     """One runbook file, fully read; raises OpsdocError when it cannot be."""
     source = load_file(path, max_bytes=max_bytes)
     return parse_runbook(source, classify_step if classify else None)

@@ -17,8 +17,9 @@ from opsdoc.model import Statement, Step, max_safety
 def classify_step(step: Step, *, rule_files: Sequence[Path] = ()) -> None:
     """Fill in a step's statements, safety and the reasons for it."""
     names = [p.name for p in step.params if p.source == "angle"]
-    step.statements = classify_code(step.lang, step.code, line=step.line, placeholders=names,
-                                    rule_files=rule_files)
+    step.statements = classify_code(
+        step.lang, step.code, line=step.line, placeholders=names, rule_files=rule_files
+    )
     if not step.statements:
         step.safety = "write"
         step.safety_reasons = ["nothing recognizable to classify; counts as write"]
@@ -31,8 +32,14 @@ def classify_step(step: Step, *, rule_files: Sequence[Path] = ()) -> None:
     step.safety_reasons = reasons[:5]
 
 
-def classify_code(lang: str, code: str, *, line: int = 1, placeholders: Sequence[str] = (),
-                  rule_files: Sequence[Path] = ()) -> list[Statement]:
+def classify_code(
+    lang: str,
+    code: str,
+    *,
+    line: int = 1,
+    placeholders: Sequence[str] = (),
+    rule_files: Sequence[Path] = (),
+) -> list[Statement]:
     """Statements of a block in one of the runnable languages."""
     if lang == "sql":
         from opsdoc.classify.sql import classify_sql
@@ -44,5 +51,12 @@ def classify_code(lang: str, code: str, *, line: int = 1, placeholders: Sequence
         rules = shell.load_command_rules(tuple(rule_files)) if rule_files else None
         fn = shell.classify_shell if lang == "bash" else shell.classify_powershell
         return fn(code, line=line, placeholders=placeholders, rules=rules)
-    return [Statement(code.strip(), "write", f"{lang} code can do anything; it counts as write",
-                      line, kind=lang)]
+    return [
+        Statement(
+            code.strip(),
+            "write",
+            f"{lang} code can do anything; it counts as write",
+            line,
+            kind=lang,
+        )
+    ]

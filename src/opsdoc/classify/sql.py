@@ -436,7 +436,6 @@ _SIMPLE: dict[str, tuple[Safety, str]] = {
     "DropTableSpaceStmt": ("destructive", "DROP TABLESPACE removes a tablespace"),
     "DropSubscriptionStmt": ("destructive", "DROP SUBSCRIPTION removes a subscription"),
     "LockStmt": ("write", "LOCK takes a table lock that blocks other sessions"),
-    "CallStmt": ("write", "CALL runs a procedure that may change anything"),
     "NotifyStmt": ("write", "NOTIFY sends a message to other sessions"),
     "CheckPointStmt": ("write", "CHECKPOINT forces a checkpoint on the server"),
     "ExecuteStmt": ("write", "EXECUTE runs a prepared statement opsdoc cannot see"),
@@ -646,6 +645,8 @@ def _statement(kind: str, body: dict[str, Any], rules: SqlRules) -> _Verdict:
         return _Verdict("write", f"{verb} changes privileges")
     if kind == "DoStmt":
         return _do_block(body, rules)
+    if kind == "CallStmt":
+        return _call(body, rules)
     if kind == "DiscardStmt":
         return _Verdict(
             "read", "DISCARD resets only this session", body.get("target") != "DISCARD_ALL"
@@ -688,12 +689,17 @@ def _nodes(body: Any) -> Iterator[tuple[str, dict[str, Any]]]:
         stack.extend(reversed(below))
 
 
-def _function(body: dict[str, Any], rules: SqlRules) -> _Verdict:
-    parts = [
+def _function_name(body: dict[str, Any]) -> list[str]:
+    """['pg_catalog', 'count'] from a FuncCall node."""
+    return [
         part.get("String", {}).get("sval", "")
         for part in body.get("funcname", ())
         if isinstance(part, dict)
     ]
+
+
+def _function(body: dict[str, Any], rules: SqlRules) -> _Verdict:
+    parts = _function_name(body)
     shown = ".".join(parts)
     level, key = rules.function_safety(parts)
     if level is None:
@@ -702,6 +708,14 @@ def _function(body: dict[str, Any], rules: SqlRules) -> _Verdict:
         return _Verdict("read", f"calls {shown}(), which only reads")
     why = rules.why.get(parts[-1].lower()) or rules.why.get(key or "")
     return _Verdict(level, f"calls {shown}, which {why or f'is listed as {level}'}")
+
+
+def _call(body: dict[str, Any], rules: SqlRules) -> _Verdict:
+    """CALL is as safe as the procedure it names, when the rules know it."""
+    call = body.get("funccall")
+    if not isinstance(call, dict) or rules.function_safety(_function_name(call))[0] is None:
+        return _Verdict("write", "CALL runs a procedure that may change anything")
+    return _function(call, rules)
 
 
 def _nested(kind: str, body: dict[str, Any], rules: SqlRules) -> _Verdict | None:
@@ -801,67 +815,15 @@ def _guess(text: str, error: str, rules: SqlRules) -> Statement:
 
 
 _META_DESCRIBE = re.compile(r"d[A-Za-z]*[+Sx]*$|l(ist)?\+?$|z$|sf\+?$|sv\+?$|lo_list$")
-_META_READ = {
-    "x",
-    "timing",
-    "conninfo",
-    "echo",
-    "qecho",
-    "warn",
-    "pset",
-    "a",
-    "t",
-    "H",
-    "f",
-    "C",
-    "T",
-    "encoding",
-    "errverbose",
-    "?",
-    "h",
-    "help",
-    "q",
-    "quit",
-    "p",
-    "print",
-    "r",
-    "reset",
-    "set",
-    "unset",
-    "g",
-    "gx",
-    "gset",
-    "gdesc",
-    "watch",
-    "crosstabview",
-    "if",
-    "elif",
-    "else",
-    "endif",
-    "o",
-    "out",
-    "w",
-    "write",
-    "s",
-    "lo_export",
-    "prompt",
-    "getenv",
-    "cd",
-    "bind",
-    "bind_named",
-    "parse",
-    "close_prepared",
-    "startpipeline",
-    "endpipeline",
-    "syncpipeline",
-    "sendpipeline",
-    "flushrequest",
-    "flush",
-    "getresults",
-    "copyright",
-    "restrict",
-    "unrestrict",
-}
+# Meta-commands that only show things or change psql's own display and variables.
+_META_READ_NAMES = """
+    x timing conninfo echo qecho warn pset a t H f C T encoding errverbose ? h help q quit
+    p print r reset set unset g gx gset gdesc watch crosstabview if elif else endif o out
+    w write s lo_export prompt getenv cd bind bind_named parse close_prepared
+    startpipeline endpipeline syncpipeline sendpipeline flushrequest flush getresults
+    copyright restrict unrestrict
+"""
+_META_READ = frozenset(_META_READ_NAMES.split())
 _META_WRITE = {
     "i": "runs the SQL of another file opsdoc cannot see",
     "include": "runs the SQL of another file opsdoc cannot see",

@@ -56,9 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence, by design
         if os.environ.get("OPSDOC_DEBUG"):
             raise
-        print(f"opsdoc: internal error: {type(exc).__name__}: {exc} "
-              "(run again with OPSDOC_DEBUG=1 for a traceback, and please report it)",
-              file=sys.stderr)
+        print(
+            f"opsdoc: internal error: {type(exc).__name__}: {exc} "
+            "(run again with OPSDOC_DEBUG=1 for a traceback, and please report it)",
+            file=sys.stderr,
+        )
         return 70
     return 0
 

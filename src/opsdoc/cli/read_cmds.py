@@ -70,11 +70,18 @@ def _rows(runbook: Runbook) -> list[dict[str, Any]]:
         counts = dict.fromkeys(PHASES, 0)
         for step in section.steps:
             counts[step.phase] += 1
-        out.append({
-            "file": runbook.path, "id": section.id, "kind": section.kind,
-            "title": section.title, "line": section.line, "depth": depth,
-            "severity": section.severity, "steps": counts,
-        })
+        out.append(
+            {
+                "file": runbook.path,
+                "id": section.id,
+                "kind": section.kind,
+                "title": section.title,
+                "line": section.line,
+                "depth": depth,
+                "severity": section.severity,
+                "steps": counts,
+            }
+        )
         for child in section.children:
             visit(child, depth + 1)
 
@@ -106,8 +113,11 @@ def show_cmd(
         found = runbook.find(anchor)
         if found is None:
             ids = ", ".join(s.id for s in runbook.walk()[:12])
-            raise OpsdocError(f"no section #{anchor}", path=path,
-                              hint=f"sections are: {ids}; `opsdoc list {path}` shows all")
+            raise OpsdocError(
+                f"no section #{anchor}",
+                path=path,
+                hint=f"sections are: {ids}; `opsdoc list {path}` shows all",
+            )
         sections = [found]
     if as_json:
         data = to_dict(runbook)

@@ -22,10 +22,30 @@ from opsdoc.parse.words import Slugger
 __all__ = ["parse_runbook", "parse_text"]
 
 _META_KEYS = {
-    "last updated", "updated", "last update", "last reviewed", "reviewed", "next review",
-    "review date", "owner", "owners", "maintainer", "maintainers", "maintained by", "author",
-    "authors", "team", "status", "version", "escalation", "created", "date", "on-call",
-    "service", "tier", "severity",
+    "last updated",
+    "updated",
+    "last update",
+    "last reviewed",
+    "reviewed",
+    "next review",
+    "review date",
+    "owner",
+    "owners",
+    "maintainer",
+    "maintainers",
+    "maintained by",
+    "author",
+    "authors",
+    "team",
+    "status",
+    "version",
+    "escalation",
+    "created",
+    "date",
+    "on-call",
+    "service",
+    "tier",
+    "severity",
 }
 
 
@@ -39,7 +59,7 @@ def parse_runbook(source: Source, hook: StepHook | None = None) -> Runbook:
     blocks = parse_blocks(text)
     runbook = Runbook(path=source.path, title="", encoding=source.encoding, sha256=source.sha256)
     runbook.diagnostics.extend(source.diagnostics)
-    runbook.code_blocks = count_code_blocks(text)
+    runbook.code_blocks = count_code_blocks(blocks)
     runbook.metadata.update(front)
     _collect_metadata(blocks, runbook.metadata)
     _check_fences(blocks, runbook)
@@ -54,7 +74,9 @@ def parse_runbook(source: Source, hook: StepHook | None = None) -> Runbook:
     h1s = [r for r in roots if r.level == 1]
     if len(roots) == 1 and len(h1s) == 1:
         title_node = roots[0]
-    fallback = str(front.get("title") or "") or (roots[0].title if roots else "") or _stem(source.path)
+    fallback = (
+        str(front.get("title") or "") or (roots[0].title if roots else "") or _stem(source.path)
+    )
     runbook.title = title_node.title if title_node else fallback
 
     sections: list[Section] = []
@@ -65,8 +87,11 @@ def parse_runbook(source: Source, hook: StepHook | None = None) -> Runbook:
         else:
             own = preamble + title_node.blocks
             if has_code(own) or any(b.type == "table" for b in own):
-                sections.append(_preamble_section(own, title_node.title, title_node.anchor,
-                                                  title_node.line, doc))
+                sections.append(
+                    _preamble_section(
+                        own, title_node.title, title_node.anchor, title_node.line, doc
+                    )
+                )
             for child in title_node.children:
                 sections.append(build_section(child, doc))
     else:
@@ -86,8 +111,9 @@ def _merge(preamble: list[Block], node: Node) -> Node:
     return node
 
 
-def _preamble_section(blocks: list[Block], title: str, anchor: str, line: int,
-                      doc: Document) -> Section:
+def _preamble_section(
+    blocks: list[Block], title: str, anchor: str, line: int, doc: Document
+) -> Section:
     node = Node(title, 1, line, anchor, blocks=blocks)
     node.end = max([line, *(b.end for b in blocks)])
     return build_section(node, doc)
@@ -110,12 +136,12 @@ def _front_matter(text: str) -> tuple[str, dict[str, Any]]:
             continue
         lines = text.split("\n")
         for end in range(1, min(len(lines), 300)):
-            if lines[end].strip() in (fence, "...") and lines[end].strip() != "" :
+            if lines[end].strip() in (fence, "...") and lines[end].strip() != "":
                 body = "\n".join(lines[1:end])
                 data = loader(body)
                 if data is None:
                     return text, {}
-                blanked = "\n" * end + "\n" + "\n".join(lines[end + 1:])
+                blanked = "\n" * end + "\n" + "\n".join(lines[end + 1 :])
                 return blanked, data
         return text, {}
     return text, {}
@@ -186,12 +212,14 @@ def _key_values(inline: Inline) -> list[tuple[str, str]] | None:
 def _check_fences(blocks: list[Block], runbook: Runbook) -> None:
     for block in _all_blocks(blocks):
         if block.type == "fence" and not block.closed:
-            runbook.diagnostics.append(Diagnostic(
-                "warning",
-                f"code fence opened at line {block.line - 1} is never closed; "
-                "the rest of the file was read as code",
-                block.line - 1,
-            ))
+            runbook.diagnostics.append(
+                Diagnostic(
+                    "warning",
+                    f"code fence opened at line {block.line - 1} is never closed; "
+                    "the rest of the file was read as code",
+                    block.line - 1,
+                )
+            )
 
 
 def _collect_links(blocks: list[Block], links: list[Link]) -> None:
@@ -245,7 +273,7 @@ def _assign_severity(runbook: Runbook, rows: list[SeverityRow]) -> None:
             if coverage >= 0.5:
                 scored.append((coverage, -r, c))
     used_rows: set[int] = set()
-    for coverage, neg_r, c in sorted(scored, reverse=True):
+    for _coverage, neg_r, c in sorted(scored, reverse=True):
         section = candidates[c]
         if -neg_r in used_rows or section.severity is not None:
             continue

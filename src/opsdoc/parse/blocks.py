@@ -113,9 +113,9 @@ def parse_blocks(text: str) -> list[Block]:
     return blocks
 
 
-def count_code_blocks(text: str) -> int:
-    """Fenced and indented code blocks as markdown-it-py sees them."""
-    return sum(1 for t in _PARSER.parse(text) if t.type in ("fence", "code_block"))
+def count_code_blocks(blocks: list[Block]) -> int:
+    """Fenced and indented code blocks in a block tree (one parse, counted once)."""
+    return sum((b.type in ("fence", "code")) + count_code_blocks(b.children) for b in blocks)
 
 
 _CONTAINERS = {
@@ -126,7 +126,9 @@ _CONTAINERS = {
 }
 
 
-def _fold(tokens: list[Token], i: int, lines: list[str], close: str | None) -> tuple[list[Block], int]:
+def _fold(
+    tokens: list[Token], i: int, lines: list[str], close: str | None
+) -> tuple[list[Block], int]:
     out: list[Block] = []
     while i < len(tokens):
         tok = tokens[i]
@@ -146,8 +148,9 @@ def _fold(tokens: list[Token], i: int, lines: list[str], close: str | None) -> t
         elif tok.type in _CONTAINERS:
             kind = _CONTAINERS[tok.type]
             children, i = _fold(tokens, i + 1, lines, tok.type.replace("_open", "_close"))
-            out.append(Block(kind, start, end, ordered=tok.type == "ordered_list_open",
-                             children=children))
+            out.append(
+                Block(kind, start, end, ordered=tok.type == "ordered_list_open", children=children)
+            )
         elif tok.type == "table_open":
             rows, i = _table(tokens, i + 1)
             out.append(Block("table", start, end, rows=rows))
@@ -176,8 +179,15 @@ def _code_block(tok: Token, start: int, end: int, lines: list[str]) -> Block:
         first_code_line = start + 1
     else:
         first_code_line = start
-    return Block("fence" if tok.type == "fence" else "code", first_code_line, end,
-                 lang=lang, info=info, code=tok.content, closed=closed)
+    return Block(
+        "fence" if tok.type == "fence" else "code",
+        first_code_line,
+        end,
+        lang=lang,
+        info=info,
+        code=tok.content,
+        closed=closed,
+    )
 
 
 def _table(tokens: list[Token], i: int) -> tuple[list[list[Inline]], int]:

@@ -14,12 +14,28 @@ import shlex
 from typing import Any
 
 LANGS = {
-    "bash": "bash", "sh": "bash", "shell": "bash", "console": "bash", "zsh": "bash",
-    "shell-session": "bash", "shellsession": "bash", "ksh": "bash", "terminal": "bash",
-    "sql": "sql", "psql": "sql", "postgresql": "sql", "postgres": "sql", "pgsql": "sql",
+    "bash": "bash",
+    "sh": "bash",
+    "shell": "bash",
+    "console": "bash",
+    "zsh": "bash",
+    "shell-session": "bash",
+    "shellsession": "bash",
+    "ksh": "bash",
+    "terminal": "bash",
+    "sql": "sql",
+    "psql": "sql",
+    "postgresql": "sql",
+    "postgres": "sql",
+    "pgsql": "sql",
     "plpgsql": "sql",
-    "python": "python", "py": "python", "python3": "python",
-    "powershell": "powershell", "pwsh": "powershell", "ps1": "powershell", "ps": "powershell",
+    "python": "python",
+    "py": "python",
+    "python3": "python",
+    "powershell": "powershell",
+    "pwsh": "powershell",
+    "ps1": "powershell",
+    "ps": "powershell",
 }
 
 # Languages whose console form carries prompts ("$ cmd") mixed with output.

@@ -15,24 +15,83 @@ from opsdoc.parse.words import is_secret_name
 # <lot-id>, <MIGRATION_VERSION>, <user-email>; not a < b, not List<T>, not <br>.
 PLACEHOLDER = re.compile(r"(?<![\w<])<([A-Za-z][A-Za-z0-9_.\-]*)>(?!>)")
 _HTML_TAGS = {
-    "br", "p", "div", "span", "b", "i", "a", "em", "strong", "code", "pre", "html", "head",
-    "body", "script", "style", "table", "tr", "td", "th", "ul", "li", "ol", "details",
-    "summary", "sup", "sub", "hr", "img", "kbd", "title", "meta", "link",
+    "br",
+    "p",
+    "div",
+    "span",
+    "b",
+    "i",
+    "a",
+    "em",
+    "strong",
+    "code",
+    "pre",
+    "html",
+    "head",
+    "body",
+    "script",
+    "style",
+    "table",
+    "tr",
+    "td",
+    "th",
+    "ul",
+    "li",
+    "ol",
+    "details",
+    "summary",
+    "sup",
+    "sub",
+    "hr",
+    "img",
+    "kbd",
+    "title",
+    "meta",
+    "link",
 }
 _SHELL_SPECIAL = {
-    "HOME", "PATH", "PWD", "OLDPWD", "USER", "SHELL", "RANDOM", "SECONDS", "LINENO", "HOSTNAME",
-    "IFS", "PPID", "UID", "EUID", "TERM", "LANG", "LC_ALL", "TMPDIR", "EDITOR", "PAGER",
-    "BASH_SOURCE", "BASH_VERSION", "PIPESTATUS", "FUNCNAME", "REPLY", "OPTARG", "OPTIND",
+    "HOME",
+    "PATH",
+    "PWD",
+    "OLDPWD",
+    "USER",
+    "SHELL",
+    "RANDOM",
+    "SECONDS",
+    "LINENO",
+    "HOSTNAME",
+    "IFS",
+    "PPID",
+    "UID",
+    "EUID",
+    "TERM",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "EDITOR",
+    "PAGER",
+    "BASH_SOURCE",
+    "BASH_VERSION",
+    "PIPESTATUS",
+    "FUNCNAME",
+    "REPLY",
+    "OPTARG",
+    "OPTIND",
 }
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_ASSIGN = re.compile(rf"(?:^|[\s;&|(`])(?:export\s+|local\s+|declare\s+(?:-\w+\s+)*|readonly\s+)?({_NAME})\+?=")
-_READ_CMD = re.compile(rf"(?:^|[\s;&|])(?:read|mapfile|readarray)\s+(?:-\w+\s+(?:\S+\s+)?)*({_NAME}(?:\s+{_NAME})*)")
+_ASSIGN = re.compile(
+    rf"(?:^|[\s;&|(`])(?:export\s+|local\s+|declare\s+(?:-\w+\s+)*|readonly\s+)?({_NAME})\+?="
+)
+_READ_CMD = re.compile(
+    rf"(?:^|[\s;&|])(?:read|mapfile|readarray)\s+(?:-\w+\s+(?:\S+\s+)?)*({_NAME}(?:\s+{_NAME})*)"
+)
 _FOR_VAR = re.compile(rf"(?:^|[\s;])for\s+({_NAME})\s+in\b")
 _VAR_REF = re.compile(rf"\$(?:\{{({_NAME})(?::?[-=?+]([^}}]*))?\}}|({_NAME}))")
 _PROCESS_ENV = re.compile(rf"process\.env\.({_NAME})(?:\s*\|\|\s*['\"]([^'\"]*)['\"])?")
 _PY_ENV = re.compile(
     rf"os\.(?:environ\.get|getenv)\(\s*['\"]({_NAME})['\"](?:\s*,\s*['\"]([^'\"]*)['\"])?"
-    rf"|os\.environ\[\s*['\"]({_NAME})['\"]\s*\]")
+    rf"|os\.environ\[\s*['\"]({_NAME})['\"]\s*\]"
+)
 _PS_ENV = re.compile(rf"\$env:({_NAME})(\s*=(?!=))?", re.IGNORECASE)
 
 
@@ -78,9 +137,7 @@ def _strip_shell(code: str) -> str:
 
 
 def _strip_comments(code: str, prefix: str) -> str:
-    return "\n".join(
-        "" if line.lstrip().startswith(prefix) else line for line in code.splitlines()
-    )
+    return "\n".join("" if line.lstrip().startswith(prefix) else line for line in code.splitlines())
 
 
 def env_reads(lang: str, code: str) -> list[tuple[str, str | None]]:

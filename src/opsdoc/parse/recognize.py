@@ -78,8 +78,10 @@ class UnitBuilder:
         title = node.title
         role = words.role_of(title)
         if words.step_heading(title):
-            ctx = Ctx(group=words.clean_title(title),
-                      phase_hint=words.phase_from_words(title) or words.ACT)
+            ctx = Ctx(
+                group=words.clean_title(title),
+                phase_hint=words.phase_from_words(title) or words.ACT,
+            )
         elif role:
             plain = role == words.SYMPTOM or words.plain_role_word(title)
             group = ctx.group if plain else words.clean_title(title)
@@ -130,8 +132,9 @@ class UnitBuilder:
             role = words.role_of(label)
             option = words.option_label(label)
             if role and (not ctx.in_item or role == words.VERIFY):
-                ctx = Ctx(role=role, group=base.group, phase_hint=base.phase_hint,
-                          in_item=ctx.in_item)
+                ctx = Ctx(
+                    role=role, group=base.group, phase_hint=base.phase_hint, in_item=ctx.in_item
+                )
                 if role == words.EXPECT:
                     self.expect_next = True
                 self.role_content(inline, role, rest_only=True)
@@ -182,8 +185,11 @@ class UnitBuilder:
             title = _label_text(label) if label else _first_sentence(first.inline.text)
             title = title.rstrip(":").strip()[:120] or None
         item_ctx = replace(ctx, title=title, in_item=True)
-        if ctx.role not in (words.SYMPTOM,) and title and words.says_verify(title) and (
-            ctx.role in (words.ACT, None) or ctx.phase_hint
+        if (
+            ctx.role not in (words.SYMPTOM,)
+            and title
+            and words.says_verify(title)
+            and (ctx.role in (words.ACT, None) or ctx.phase_hint)
         ):
             item_ctx = replace(item_ctx, role=words.VERIFY)
         self.pending_title = None
@@ -197,8 +203,11 @@ class UnitBuilder:
         for row in block.rows:
             self.text.append(" | ".join(cell.text for cell in row))
         signal_cols = [
-            i for i, h in enumerate(header)
-            if re.search(r"\b(error|errors|symptom|symptoms|indicator|message|signal|alert|code)\b", h)
+            i
+            for i, h in enumerate(header)
+            if re.search(
+                r"\b(error|errors|symptom|symptoms|indicator|message|signal|alert|code)\b", h
+            )
         ]
         if ctx.role in (words.CAUSE, words.SYMPTOM) or signal_cols:
             for row in body:
@@ -214,7 +223,9 @@ class UnitBuilder:
                 cmd_cell = row[command] if command < len(row) else None
                 cmd = " ".join(cmd_cell.codes) if cmd_cell and cmd_cell.codes else None
                 exp = row[expect].text.strip() if expect is not None and expect < len(row) else None
-                self.section.quick_actions.append(QuickAction(row[0].text.strip(), cmd, exp or None))
+                self.section.quick_actions.append(
+                    QuickAction(row[0].text.strip(), cmd, exp or None)
+                )
         sev = _column(header, r"^(severity|priority|sev|level|impact)$")
         issue = _column(header, r"\b(issue|alert|scenario|problem|incident|symptom|name)\b")
         if sev is not None and issue is not None and sev != issue:
@@ -223,15 +234,23 @@ class UnitBuilder:
                     level = row[sev].text.strip()
                     if re.fullmatch(r"(p|sev)\s*-?\d|critical|high|medium|low", level, re.I):
                         self.severity_rows.append(SeverityRow(row[issue].text.strip(), level))
-        var = _column(header, r"\b(variable|variables|env|environment variable|parameter|param|placeholder)\b")
+        var = _column(
+            header, r"\b(variable|variables|env|environment variable|parameter|param|placeholder)\b"
+        )
         if var is not None:
             default = _column(header, r"\bdefault\b")
             for row in body:
                 if var < len(row) and row[var].codes:
                     name = row[var].codes[0].strip().lstrip("$").strip("<>")
                     if re.fullmatch(r"[A-Za-z_][\w.-]*", name):
-                        value = row[default].text.strip() if default is not None and default < len(row) else None
-                        self.add_param(Param(name, words.is_secret_name(name), "table", value or None))
+                        value = (
+                            row[default].text.strip()
+                            if default is not None and default < len(row)
+                            else None
+                        )
+                        self.add_param(
+                            Param(name, words.is_secret_name(name), "table", value or None)
+                        )
 
     def code(self, block: Block, ctx: Ctx) -> None:
         attrs = fences.parse_attrs(block.info)
@@ -258,11 +277,17 @@ class UnitBuilder:
         elif fences.only_comments(lang, code):
             snippet_role, reason = "comments", "holds only comments"
         elif lang == "python" and not _compiles(code):
-            snippet_role, reason = "source", "does not compile on its own: a change to make in a source file"
+            snippet_role, reason = (
+                "source",
+                "does not compile on its own: a change to make in a source file",
+            )
         self.expect_next = False
         if snippet_role is not None:
-            self.section.snippets.append(Snippet(
-                block.lang, code, block.line, snippet_role, reason, ctx.option, ctx.group, attrs))
+            self.section.snippets.append(
+                Snippet(
+                    block.lang, code, block.line, snippet_role, reason, ctx.option, ctx.group, attrs
+                )
+            )
             return
         assert lang is not None
         self.add_step(block, lang, attrs, ctx)
@@ -432,7 +457,7 @@ def _first_comment(lang: str, code: str) -> str | None:
         if not stripped or stripped.startswith("#!"):
             continue
         if stripped.startswith(prefix):
-            return stripped[len(prefix):].strip() or None
+            return stripped[len(prefix) :].strip() or None
         return None
     return None
 
@@ -513,8 +538,10 @@ def finish_unit(section: Section, builder: UnitBuilder, parent: Section | None) 
         kind = "scenario"
     elif section.items and not steps:
         kind = "checklist"
-    elif parent_title and words.CHECK_CONTAINER_WORDS.search(parent_title) and (
-        all_read or not steps
+    elif (
+        parent_title
+        and words.CHECK_CONTAINER_WORDS.search(parent_title)
+        and (all_read or not steps)
     ):
         kind = "check"
     elif parent_title and words.PROCEDURE_CONTAINER_WORDS.search(parent_title) and steps:
@@ -525,9 +552,7 @@ def finish_unit(section: Section, builder: UnitBuilder, parent: Section | None) 
         kind = "check"
     elif steps:
         kind = "procedure"
-    elif section.signals:
-        kind = "scenario"
-    elif parent_title and words.SCENARIO_CONTAINER_WORDS.search(parent_title):
+    elif section.signals or (parent_title and words.SCENARIO_CONTAINER_WORDS.search(parent_title)):
         kind = "scenario"
     else:
         kind = "reference"

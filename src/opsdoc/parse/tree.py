@@ -107,10 +107,7 @@ def _part_like(node: Node) -> bool:
 
 
 def has_code(blocks: list[Block]) -> bool:
-    for block in blocks:
-        if block.type in ("fence", "code") or has_code(block.children):
-            return True
-    return False
+    return any(b.type in ("fence", "code") or has_code(b.children) for b in blocks)
 
 
 def substantive(blocks: list[Block]) -> bool:
@@ -147,8 +144,12 @@ def split_mode(node: Node) -> Mode:
         return "parts"
     structured = any(_part_like(g) for child in real for g in child.real_children())
     problems = [c for c in real if not _part_like(c) and words.is_problem_title(c.title)]
-    units_below = (structured or 2 * len(problems) >= len(real) or not substantive(node.blocks)
-                   or words.names_collection(node.title))
+    units_below = (
+        structured
+        or 2 * len(problems) >= len(real)
+        or not substantive(node.blocks)
+        or words.names_collection(node.title)
+    )
     if not units_below:
         return "parts"
     return "sections" if has_code(node.blocks) else "container"

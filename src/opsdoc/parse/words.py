@@ -10,31 +10,60 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Roles a heading or label gives to what follows it.
 SYMPTOM, CAUSE, DIAGNOSE, ACT, VERIFY, EXPECT, NOTE = (
-    "symptom", "cause", "diagnose", "act", "verify", "expect", "note",
+    "symptom",
+    "cause",
+    "diagnose",
+    "act",
+    "verify",
+    "expect",
+    "note",
 )
 
 _ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    (SYMPTOM, re.compile(
-        r"^(symptoms?|triggers?|signs?|what you('ll| will)? see|observed( behaviou?r)?|"
-        r"error messages?|errors? seen|alert|alerts fired|meaning|problem|problem statement|"
-        r"symptom\b.*|how to (recogni[sz]e|detect|identify) it)$")),
-    (CAUSE, re.compile(r"^((common|possible|likely|probable|root) )?causes?$|^root cause( analysis)?$|"
-                       r"^why( does)? (this|it) happens?$")),
-    (VERIFY, re.compile(r"^(verification|verify\b.*|validation|validate\b.*|confirm\b.*|"
-                        r"post[- ].*verification|check (that|it) (worked|is fixed)|"
-                        r"testing the fix|how to verify)$")),
-    (DIAGNOSE, re.compile(
-        r"^(diagnosis|diagnostics?( steps)?|diagnose\b.*|investigation|investigate\b.*|"
-        r"troubleshooting\b.*|triage|debug(ging)?\b.*|check\b.*|checking\b.*|inspect\b.*|"
-        r"identify\b.*|how to (check|investigate|debug)|analysis|detection)$")),
-    (ACT, re.compile(
-        r"^(solutions?|fix(es)?|fix steps|the fix|resolution( steps)?|resolve|remediation|"
-        r"mitigation|immediate mitigation|workarounds?|recovery( steps)?|how to fix|"
-        r"steps|actions?|procedure|rotation steps|rollback|prevention|long[- ]term fix|"
-        r"follow[- ]up|mitigations?)$")),
+    (
+        SYMPTOM,
+        re.compile(
+            r"^(symptoms?|triggers?|signs?|what you('ll| will)? see|observed( behaviou?r)?|"
+            r"error messages?|errors? seen|alert|alerts fired|meaning|problem|problem statement|"
+            r"symptom\b.*|how to (recogni[sz]e|detect|identify) it)$"
+        ),
+    ),
+    (
+        CAUSE,
+        re.compile(
+            r"^((common|possible|likely|probable|root) )?causes?$|^root cause( analysis)?$|"
+            r"^why( does)? (this|it) happens?$"
+        ),
+    ),
+    (
+        VERIFY,
+        re.compile(
+            r"^(verification|verify\b.*|validation|validate\b.*|confirm\b.*|"
+            r"post[- ].*verification|check (that|it) (worked|is fixed)|"
+            r"testing the fix|how to verify)$"
+        ),
+    ),
+    (
+        DIAGNOSE,
+        re.compile(
+            r"^(diagnosis|diagnostics?( steps)?|diagnose\b.*|investigation|investigate\b.*|"
+            r"troubleshooting\b.*|triage|debug(ging)?\b.*|check\b.*|checking\b.*|inspect\b.*|"
+            r"identify\b.*|how to (check|investigate|debug)|analysis|detection)$"
+        ),
+    ),
+    (
+        ACT,
+        re.compile(
+            r"^(solutions?|fix(es)?|fix steps|the fix|resolution( steps)?|resolve|remediation|"
+            r"mitigation|immediate mitigation|workarounds?|recovery( steps)?|how to fix|"
+            r"steps|actions?|procedure|rotation steps|rollback|prevention|long[- ]term fix|"
+            r"follow[- ]up|mitigations?)$"
+        ),
+    ),
     (EXPECT, re.compile(r"^(expected( output| result| outcome)?|should (see|contain|return))$")),
 ]
 
@@ -44,11 +73,14 @@ _NUMBERED = re.compile(r"^\d+[a-z]?\s*[.)]\s+")
 
 # Verbs read at the start of a step title: "Verify the API answers" verifies,
 # "Check out the tag and confirm ..." does not.
-_VERIFY_WORDS = re.compile(r"^(verify|verif\w+|confirm\w*|validat\w+|ensure|make sure|check that)\b")
+_VERIFY_WORDS = re.compile(
+    r"^(verify|verif\w+|confirm\w*|validat\w+|ensure|make sure|check that)\b"
+)
 _DIAGNOSE_WORDS = re.compile(
     r"^(check|checks|checking|view|inspect|investigate|identify|find|look|see|review|"
     r"examine|diagnos\w*|query|list|show|monitor|watch|determine|get|count|measure|"
-    r"detect|explore|understand)\b(?! out\b)")
+    r"detect|explore|understand)\b(?! out\b)"
+)
 
 PROBLEM_WORDS = re.compile(
     r"\b(not|no|fail\w*|errors?|issues?|problems?|stuck|down|broken|slow\w*|high|denial|"
@@ -56,32 +88,44 @@ PROBLEM_WORDS = re.compile(
     r"crash\w*|missing|unavailable|leak\w*|outages?|anomal\w+|lag\w*|can'?t|cannot|unable|"
     r"invalid|exceeded|unhealthy|degraded|refused|rejected|expired|corrupt\w*|"
     r"unreachable|hung|hang\w*|spike\w*|overload\w*|saturat\w+|pending|oom|"
-    r"conflicts?|mismatch\w*|wrong|lost|loss|incorrect|unexpected|bloat\w*|throttl\w+)\b")
+    r"conflicts?|mismatch\w*|wrong|lost|loss|incorrect|unexpected|bloat\w*|throttl\w+)\b"
+)
 REFERENCE_WORDS = re.compile(
     r"\b(contacts?|escalation|escalations|reference|resources|links|table of contents|"
     r"contents|glossary|overview|about|faq|see also|related|appendix|support|owners?|"
-    r"introduction|background|further reading|references|notes|index|changelog)\b")
+    r"introduction|background|further reading|references|notes|index|changelog)\b"
+)
 CHECK_CONTAINER_WORDS = re.compile(
     r"\b(monitoring|queries|health|checks|metrics|dashboards?|observability|snippets|"
-    r"status checks|useful queries)\b")
+    r"status checks|useful queries)\b"
+)
 PROCEDURE_CONTAINER_WORDS = re.compile(
-    r"\b(procedures?|deployments?|deploy|operations|tasks|how[- ]tos?|playbooks?|runbooks?)\b")
+    r"\b(procedures?|deployments?|deploy|operations|tasks|how[- ]tos?|playbooks?|runbooks?)\b"
+)
 # Plural titles that announce a collection of independent units.
 COLLECTION_WORDS = re.compile(
     r"\b(checks|queries|procedures|tasks|issues|problems|scenarios|snippets|commands|"
-    r"playbooks|runbooks|alerts|errors|failures|incidents|operations|recipes|how-?tos|faqs)$")
+    r"playbooks|runbooks|alerts|errors|failures|incidents|operations|recipes|how-?tos|faqs)$"
+)
 SCENARIO_CONTAINER_WORDS = re.compile(
     r"\b(issues|problems|troubleshooting|incidents|errors|failures|alerts|scenarios|"
-    r"known issues|common issues|faq)\b")
+    r"known issues|common issues|faq)\b"
+)
 
 _EMOJI_CATEGORIES = ("So", "Sk", "Cn", "Co", "Cs")
 
 
+@lru_cache(maxsize=4096)
 def clean_title(title: str) -> str:
     """A heading as a reader says it: no emoji, no leading number, no quotes."""
-    out = "".join(
-        ch for ch in title
-        if unicodedata.category(ch) not in _EMOJI_CATEGORIES and ch not in "\u200d\ufe0f"
+    out = (
+        title
+        if title.isascii()
+        else "".join(
+            ch
+            for ch in title
+            if unicodedata.category(ch) not in _EMOJI_CATEGORIES and ch not in "\u200d\ufe0f"
+        )
     )
     out = out.strip()
     out = _NUMBERED.sub("", out)
@@ -90,6 +134,7 @@ def clean_title(title: str) -> str:
     return out
 
 
+@lru_cache(maxsize=4096)
 def words_key(title: str) -> str:
     """Lowercased, cleaned, trailing colon and parentheses dropped: what role tests read."""
     key = clean_title(title).lower()
@@ -98,6 +143,7 @@ def words_key(title: str) -> str:
     return re.sub(r"\s+", " ", key)
 
 
+@lru_cache(maxsize=4096)
 def role_of(title: str) -> str | None:
     """The role a heading or label gives its content, or None for a plain title."""
     key = words_key(title)
@@ -159,13 +205,25 @@ def is_scenario_title(title: str) -> bool:
 def plain_role_word(title: str) -> bool:
     """A heading that is only a role word ("Solution") names no step group."""
     key = words_key(title)
-    if key.startswith(("symptom", "check", "verify", "confirm", "validate", "investigate",
-                       "diagnose", "identify", "inspect")):
+    if key.startswith(
+        (
+            "symptom",
+            "check",
+            "verify",
+            "confirm",
+            "validate",
+            "investigate",
+            "diagnose",
+            "identify",
+            "inspect",
+        )
+    ):
         return key in ("symptom", "symptoms", "check", "verify", "verification")
     return role_of(title) is not None
 
 
 # --- GitHub anchors ---------------------------------------------------------
+
 
 def github_slug(text: str) -> str:
     """The anchor GitHub gives a heading with this text (before de-duplication)."""
@@ -173,9 +231,7 @@ def github_slug(text: str) -> str:
     for ch in text.lower():
         if ch == " ":
             out.append("-")
-        elif ch in "-_":
-            out.append(ch)
-        elif unicodedata.category(ch)[0] in "LNM":
+        elif ch in "-_" or unicodedata.category(ch)[0] in "LNM":
             out.append(ch)
     return "".join(out)
 
@@ -201,12 +257,35 @@ class Slugger:
 # --- secrets ----------------------------------------------------------------
 
 _SECRET_PARTS = {
-    "token", "tokens", "secret", "secrets", "password", "passwd", "pass", "pwd", "key", "keys",
-    "apikey", "credential", "credentials", "creds", "auth", "dsn", "cookie", "private",
-    "passphrase", "signature", "sig", "cert", "pem",
+    "token",
+    "tokens",
+    "secret",
+    "secrets",
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "key",
+    "keys",
+    "apikey",
+    "credential",
+    "credentials",
+    "creds",
+    "auth",
+    "dsn",
+    "cookie",
+    "private",
+    "passphrase",
+    "signature",
+    "sig",
+    "cert",
+    "pem",
 }
-_DB_URL = re.compile(r"(database|db|postgres|postgresql|pg|mysql|redis|mongo|mongodb|amqp|"
-                     r"broker|conn|connection)_?(url|uri|string|dsn)", re.IGNORECASE)
+_DB_URL = re.compile(
+    r"(database|db|postgres|postgresql|pg|mysql|redis|mongo|mongodb|amqp|"
+    r"broker|conn|connection)_?(url|uri|string|dsn)",
+    re.IGNORECASE,
+)
 
 
 def is_secret_name(name: str) -> bool:
