@@ -26,8 +26,11 @@ LEXER = {"bash": "bash", "sql": "sql", "python": "python", "powershell": "powers
 
 def section_table(rows: list[dict[str, Any]]) -> None:
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    for name in ("FILE", "ID", "KIND", "TITLE", "D/A/V"):
-        table.add_column(name, overflow="fold")
+    table.add_column("FILE", no_wrap=True)
+    table.add_column("ID", no_wrap=True)
+    table.add_column("KIND", no_wrap=True)
+    table.add_column("TITLE", overflow="fold", ratio=1)
+    table.add_column("D/A/V", no_wrap=True)
     for row in rows:
         steps = row["steps"]
         counts = f"{steps['diagnose']}/{steps['act']}/{steps['verify']}"

@@ -130,6 +130,8 @@ class UnitBuilder:
             self.pending_title = None
             self.expect_next = False
             role = words.role_of(label)
+            if role == words.NOTE:
+                role = None  # "**Note:**" is prose; it must not end a fix's role
             option = words.option_label(label)
             if role and (not ctx.in_item or role == words.VERIFY):
                 ctx = Ctx(
@@ -301,7 +303,7 @@ class UnitBuilder:
         ):
             script = fences.console_commands(code)
         phase = _phase(ctx, attrs)
-        title = attrs.get("name") or ctx.title or self.pending_title or _first_comment(lang, code)
+        title = attrs.get("name") or self.pending_title or ctx.title or _first_comment(lang, code)
         prose = "\n".join(p for p in [ctx.title or "", *self.prose[-2:]] if p)
         step = Step(
             phase=phase or "act",
@@ -375,7 +377,8 @@ def structural_label(inline: Inline) -> str | None:
     rest_core = re.sub(r"\([^)]*\)", "", rest).strip(" :.-–—")
     if not rest_core:
         return lead.strip()
-    if words.role_of(lead) is not None and (lead.rstrip().endswith(":") or rest.startswith(":")):
+    role = words.role_of(lead)
+    if role not in (None, words.NOTE) and (lead.rstrip().endswith(":") or rest.startswith(":")):
         return lead.strip()
     return None
 
