@@ -19,7 +19,12 @@ def test_runme_attributes_in_both_forms_override_heuristics() -> None:
         "echo hi\n```\n"
     )
     peek, wipe = book.sections[0].steps
-    assert (peek.name, peek.phase, peek.expect, peek.title) == ("peek", "verify", ["0 rows"], "peek")
+    assert (peek.name, peek.phase, peek.expect, peek.title) == (
+        "peek",
+        "verify",
+        ["0 rows"],
+        "peek",
+    )
     assert (wipe.name, wipe.safety, wipe.timeout, wipe.option) == ("wipe", "destructive", 30, "B")
     assert wipe.attrs["interactive"] is False
 
@@ -46,7 +51,9 @@ def test_anchors_follow_github_including_duplicates_and_emoji() -> None:
 
 
 def test_front_matter_is_metadata_and_lines_still_match() -> None:
-    book = parse("---\ntitle: Disk full\nowner: storage\n---\n\n## Clean up\n\n```bash\ndf -h\n```\n")
+    book = parse(
+        "---\ntitle: Disk full\nowner: storage\n---\n\n## Clean up\n\n```bash\ndf -h\n```\n"
+    )
     assert book.metadata == {"title": "Disk full", "owner": "storage"}
     assert book.title == "Disk full"
     assert book.sections[0].steps[0].line == 9
@@ -68,7 +75,9 @@ def test_alert_runbook_is_one_scenario_with_its_parts() -> None:
     assert section.kind == "scenario" and section.id == "diskfillingup"
     assert section.symptoms == ["The disk will be full within 4 hours."]
     assert [(s.phase, s.safety) for s in section.steps] == [
-        ("diagnose", "read"), ("act", "destructive")]
+        ("diagnose", "read"),
+        ("act", "destructive"),
+    ]
     assert "mitigation" in section.anchors
 
 
@@ -140,3 +149,26 @@ def test_every_block_lands_exactly_once_in_nested_markup() -> None:
     book = parse(text)
     landed = sum(len(s.steps) + len(s.snippets) for s in book.walk())
     assert landed == book.code_blocks == 5
+
+
+def test_title_with_mostly_part_headings_is_one_scenario() -> None:
+    book = parse(
+        "# Queue mapper errors\n\n## Symptoms\n\nYou see `mapper_parsing_exception` in logs.\n\n"
+        "## Likely suspects\n\nA field changed type.\n\n## Resolution\n\n```bash\n./reindex.sh\n```\n"
+    )
+    (section,) = book.sections
+    assert section.title == "Queue mapper errors" and section.kind == "scenario"
+    assert "mapper_parsing_exception" in section.signals
+    assert [s.phase for s in section.steps] == ["act"]
+
+
+def test_file_without_a_title_whose_headings_are_parts_is_one_unit() -> None:
+    book = parse_text(
+        "## Symptoms\n\n* Error ratio above SLO\n\n## Troubleshooting\n\n```bash\nkubectl get pods\n```\n",
+        "docs/sidekiq-error-rate.md",
+        classify_step,
+    )
+    (section,) = book.sections
+    assert book.title == section.title == "sidekiq-error-rate"
+    assert section.symptoms == ["Error ratio above SLO"]
+    assert [(s.phase, s.safety) for s in section.steps] == [("diagnose", "read")]

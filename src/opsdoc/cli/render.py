@@ -25,19 +25,28 @@ LEXER = {"bash": "bash", "sql": "sql", "python": "python", "powershell": "powers
 
 
 def section_table(rows: list[dict[str, Any]]) -> None:
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    table.add_column("FILE", no_wrap=True)
-    table.add_column("ID", no_wrap=True)
-    table.add_column("KIND", no_wrap=True)
-    table.add_column("TITLE", overflow="fold", ratio=1)
-    table.add_column("D/A/V", no_wrap=True)
+    """Sections grouped under their file, indented by depth."""
+    files: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        steps = row["steps"]
-        counts = f"{steps['diagnose']}/{steps['act']}/{steps['verify']}"
-        title = "  " * row["depth"] + row["title"]
-        kind = row["kind"] + (f" {row['severity']}" if row["severity"] else "")
-        table.add_row(row["file"], "#" + row["id"], kind, title, counts)
-    console.print(table)
+        files.setdefault(row["file"], []).append(row)
+    for number, (path, file_rows) in enumerate(files.items()):
+        if number:
+            console.print()
+        console.print(Text(path, style="bold"))
+        table = Table(
+            box=None, pad_edge=False, show_edge=False, show_header=number == 0, header_style="dim"
+        )
+        table.add_column("ID", no_wrap=True, max_width=48, overflow="ellipsis")
+        table.add_column("KIND", no_wrap=True)
+        table.add_column("TITLE", overflow="fold", ratio=1)
+        table.add_column("D/A/V", no_wrap=True, justify="right")
+        for row in file_rows:
+            steps = row["steps"]
+            counts = f"{steps['diagnose']}/{steps['act']}/{steps['verify']}"
+            kind = row["kind"] + (f" {row['severity']}" if row["severity"] else "")
+            title = "  " * row["depth"] + row["title"]
+            table.add_row("  #" + row["id"], kind, title, counts)
+        console.print(table)
 
 
 def runbook(book: Runbook, sections: list[Section]) -> None:

@@ -16,7 +16,7 @@ from opsdoc.model import Diagnostic, Link, Runbook, Section
 from opsdoc.parse import words
 from opsdoc.parse.blocks import Block, Inline, count_code_blocks, parse_blocks
 from opsdoc.parse.recognize import Document, SeverityRow, StepHook, build_section
-from opsdoc.parse.tree import Node, build_tree, has_code, title_mode
+from opsdoc.parse.tree import Node, build_tree, has_code, mostly_parts, title_mode
 from opsdoc.parse.words import Slugger
 
 __all__ = ["parse_runbook", "parse_text"]
@@ -74,9 +74,8 @@ def parse_runbook(source: Source, hook: StepHook | None = None) -> Runbook:
     h1s = [r for r in roots if r.level == 1]
     if len(roots) == 1 and len(h1s) == 1:
         title_node = roots[0]
-    fallback = (
-        str(front.get("title") or "") or (roots[0].title if roots else "") or _stem(source.path)
-    )
+    first = roots[0].title if roots and not mostly_parts(roots) else ""
+    fallback = str(front.get("title") or "") or first or _stem(source.path)
     runbook.title = title_node.title if title_node else fallback
 
     sections: list[Section] = []
@@ -94,6 +93,13 @@ def parse_runbook(source: Source, hook: StepHook | None = None) -> Runbook:
                 )
             for child in title_node.children:
                 sections.append(build_section(child, doc))
+    elif roots and mostly_parts(roots):
+        # No title heading, and the top headings are parts ("## Symptoms",
+        # "## Troubleshooting"): the whole file is one unit.
+        level = min(r.level for r in roots) - 1
+        node = Node(runbook.title, level, 1, slugger.slug(runbook.title), preamble, roots)
+        node.end = max(r.end for r in roots)
+        sections.append(build_section(node, doc))
     else:
         if has_code(preamble) or any(b.type == "table" for b in preamble):
             anchor = slugger.slug(runbook.title) if not roots else "preamble"

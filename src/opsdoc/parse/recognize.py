@@ -502,7 +502,10 @@ def build_section(node: Node, doc: Document, parent: Section | None = None) -> S
     builder = UnitBuilder(section, doc)
     if node.from_label:
         builder.add_symptom(node.title)
-    builder.visit_blocks(node.blocks, Ctx())
+    # A section titled by a role ("## Symptoms" standing alone) reads its own
+    # content in that role.
+    own_role = words.role_of(node.title)
+    builder.visit_blocks(node.blocks, Ctx(role=own_role if own_role != words.NOTE else None))
     if mode == "parts":
         section.anchors = node.anchors()
         for child in node.real_children():

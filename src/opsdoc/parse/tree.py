@@ -123,10 +123,19 @@ def substantive(blocks: list[Block]) -> bool:
     return False
 
 
+def mostly_parts(real: list[Node]) -> bool:
+    """Most headings below are parts ("Symptoms", "Likely suspects", "Resolution")
+    and none of them is structured as a unit of its own."""
+    parts = sum(1 for child in real if _part_like(child))
+    if parts == 0 or 2 * parts < len(real):
+        return False
+    return not any(_part_like(g) for child in real for g in child.real_children())
+
+
 def title_mode(node: Node) -> Mode:
     """The document's own title heading wraps its sections unless they are its parts."""
     real = node.real_children()
-    if not real or all(_part_like(child) for child in real):
+    if not real or mostly_parts(real):
         return "parts"
     return "container"
 
@@ -140,7 +149,7 @@ def split_mode(node: Node) -> Mode:
     real = node.real_children()
     if not real or node.from_label or words.is_scenario_title(node.title):
         return "parts"
-    if all(_part_like(child) for child in real):
+    if all(_part_like(child) for child in real) or mostly_parts(real):
         return "parts"
     structured = any(_part_like(g) for child in real for g in child.real_children())
     problems = [c for c in real if not _part_like(c) and words.is_problem_title(c.title)]

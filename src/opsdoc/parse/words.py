@@ -65,10 +65,14 @@ _ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     (EXPECT, re.compile(r"^(expected( output| result| outcome)?|should (see|contain|return))$")),
-    (NOTE, re.compile(
-        r"^(impact|summary|description|overview|details|notes?|context|background|"
-        r"references?|see also|related( links| runbooks| docs)?|links|dashboards?|"
-        r"additional (information|resources|notes)|more information)$")),
+    (
+        NOTE,
+        re.compile(
+            r"^(impact|summary|description|overview|details|notes?|context|background|"
+            r"references?|see also|related( links| runbooks| docs)?|links|dashboards?|"
+            r"additional (information|resources|notes)|more information)$"
+        ),
+    ),
 ]
 
 _STEP_HEADING = re.compile(r"^step\s*\d+[a-z]?\s*[:.)\-–—]\s*(.*)$")
