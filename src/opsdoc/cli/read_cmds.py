@@ -13,9 +13,9 @@ import typer
 from opsdoc.cli import render
 from opsdoc.cli.app import app
 from opsdoc.errors import EXIT_BAD_INPUT, EXIT_OK, OpsdocError
-from opsdoc.load import DEFAULT_MAX_BYTES, parse_size
+from opsdoc.load import DEFAULT_MAX_BYTES, iter_runbook_paths, parse_size
 from opsdoc.model import PHASES, Runbook, Section, to_dict
-from opsdoc.read import read_paths, read_runbook
+from opsdoc.read import read_runbook
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 MaxSizeOpt = Annotated[
@@ -49,13 +49,19 @@ def list_cmd(
     """One line per section: file, id, kind, title and steps by phase."""
     rows: list[dict[str, Any]] = []
     failed = False
-    for item in read_paths(paths, max_bytes=_max_bytes(max_size), on_warning=_warn):
-        if isinstance(item, OpsdocError):
-            print(f"error: {item}", file=sys.stderr)
-            failed = True
-            continue
-        _report(item)
-        rows.extend(_rows(item))
+    files = list(iter_runbook_paths(paths, on_warning=_warn))
+    limit = _max_bytes(max_size)
+    with render.progress(len(files), "reading runbooks") as advance:
+        for path in files:
+            advance()
+            try:
+                book = read_runbook(path, max_bytes=limit)
+            except OpsdocError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                failed = True
+                continue
+            _report(book)
+            rows.extend(_rows(book))
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:

@@ -7,10 +7,19 @@ with phase, safety and option, the way an on-call reader scans them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
@@ -18,6 +27,29 @@ from rich.text import Text
 from opsdoc.model import Runbook, Section, Step
 
 console = Console(highlight=False, soft_wrap=False)
+errors = Console(stderr=True, highlight=False)
+
+# Long work shows a bar on a terminal; pipes, CI and --json output stay clean.
+PROGRESS_AFTER = 200
+
+
+@contextmanager
+def progress(total: int, what: str) -> Iterator[Callable[[], None]]:
+    """A transient progress bar on stderr when there is enough work to wait for."""
+    if total < PROGRESS_AFTER or not errors.is_terminal:
+        yield lambda: None
+        return
+    with Progress(
+        TextColumn(what),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda: bar.advance(task)
+
 
 SAFETY_STYLE = {"read": "green", "write": "yellow", "destructive": "bold red"}
 PHASE_STYLE = {"diagnose": "cyan", "act": "magenta", "verify": "blue"}
