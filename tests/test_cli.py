@@ -27,7 +27,9 @@ def test_list_text_names_every_section() -> None:
 
 
 def test_show_renders_numbered_steps_with_phase_and_safety() -> None:
-    result = run_opsdoc("show", str(EXAMPLES / "payments-and-refunds.md") + "#1-refunds-stuck-in-pending")
+    result = run_opsdoc(
+        "show", str(EXAMPLES / "payments-and-refunds.md") + "#1-refunds-stuck-in-pending"
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "1. diagnose · sql · read" in out
@@ -45,8 +47,18 @@ def test_show_json_of_one_section_and_by_a_sub_heading_anchor() -> None:
     assert section["id"] == "1-scenario-worker-death-heartbeat-failure"
     assert set(data) >= {"path", "title", "metadata", "sections"}
     step = section["steps"][3]
-    assert set(step) >= {"phase", "lang", "executable", "safety", "option", "group", "title",
-                         "code", "params", "expect"}
+    assert set(step) >= {
+        "phase",
+        "lang",
+        "executable",
+        "safety",
+        "option",
+        "group",
+        "title",
+        "code",
+        "params",
+        "expect",
+    }
     assert [s["kind"] for s in step["statements"]] == ["SelectStmt", "UpdateStmt", "SelectStmt"]
 
 
