@@ -43,17 +43,7 @@ def shown(name: str) -> dict[str, Any]:
 
 def units(data: dict[str, Any]) -> list[dict[str, Any]]:
     """Sections a user works with, in document order: containers left out."""
-    out: list[dict[str, Any]] = []
-
-    def visit(section: dict[str, Any]) -> None:
-        if section["kind"] != "container":
-            out.append(section)
-        for child in section["children"]:
-            visit(child)
-
-    for section in data["sections"]:
-        visit(section)
-    return out
+    return [s for s in walk_all(data) if s["kind"] != "container"]
 
 
 def find_section(name: str, title: str) -> dict[str, Any]:
