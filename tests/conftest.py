@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from pg import fresh_db, pg_server  # noqa: F401  (embedded PostgreSQL fixtures)
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("OPSDOC_SHARED", ROOT.parent / "shared"))
 SEEDS = SHARED / "seeds"

@@ -7,17 +7,39 @@ reading a directory reports a bad file and goes on with the others.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from opsdoc.classify import classify_step
+from opsdoc.classify.command_rules import RulesError
+from opsdoc.classify.sql import SqlRulesError
+from opsdoc.errors import OpsdocError
 from opsdoc.load import DEFAULT_MAX_BYTES, load_file
 from opsdoc.model import Runbook
 from opsdoc.parse import parse_runbook
 
 
 def read_runbook(
-    path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, classify: bool = True
+    path: str | Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    classify: bool = True,
+    command_rules: Sequence[Path] = (),
+    sql_rules: Sequence[Path] = (),
 ) -> Runbook:
-    """One runbook file, fully read; raises OpsdocError when it cannot be."""
+    """One runbook file, fully read; raises OpsdocError when it cannot be.
+
+    ``command_rules`` and ``sql_rules`` are a team's own rule files (from
+    opsdoc.toml) added to the packaged ones.
+    """
     source = load_file(path, max_bytes=max_bytes)
-    return parse_runbook(source, classify_step if classify else None)
+    hook = None
+    if classify:
+        hook = partial(
+            classify_step, rule_files=tuple(command_rules), sql_rule_files=tuple(sql_rules)
+        )
+    try:
+        return parse_runbook(source, hook)
+    except (RulesError, SqlRulesError) as exc:  # a team rules file that does not load
+        raise OpsdocError(str(exc), hint="fix the rules file named in opsdoc.toml") from exc

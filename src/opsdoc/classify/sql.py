@@ -35,6 +35,7 @@ __all__ = [
     "classify_sql",
     "is_sql_read_only",
     "load_sql_rules",
+    "sql_tokens",
 ]
 
 LEVELS: tuple[Safety, ...] = SAFETY_ORDER
@@ -274,6 +275,18 @@ def _tokens(s: str) -> Iterator[tuple[str, int, int]]:
         kind, end = _next_token(s, pos)
         yield kind, pos, end
         pos = end
+
+
+def sql_tokens(text: str) -> Iterator[tuple[str, int, int]]:
+    """``(kind, start, end)`` of every lexical token of ``text``, in order; never fails.
+
+    Kinds: ``ws``, ``nl``, ``line_comment``, ``block_comment``, ``string``
+    ('...'), ``estring`` (E'...'), ``quoted`` ("..."), ``dollar`` (a whole
+    $tag$...$tag$ body), ``word``, ``semi``, ``meta`` (a backslash) and
+    ``other``. Unclosed quotes and comments run to the end of the text.
+    Used by the SQL executor to bind placeholders outside comments.
+    """
+    return _tokens(text)
 
 
 @dataclass

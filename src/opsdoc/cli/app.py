@@ -27,7 +27,7 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported for their side effect of adding commands to ``app``.
-    from opsdoc.cli import read_cmds  # noqa: F401
+    from opsdoc.cli import demo_cmd, journal_cmds, read_cmds, run_cmd  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

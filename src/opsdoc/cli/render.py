@@ -151,16 +151,21 @@ def _step(number: int, step: Step, pad: str) -> None:
     if step.params:
         names = ", ".join(f"{p.name}{'*' if p.secret else ''}" for p in step.params)
         console.print(Text(f"{pad}   params: {names}", style="dim"))
-    console.print(
-        Syntax(
-            step.code.rstrip("\n"),
-            LEXER.get(step.lang, "text"),
-            line_numbers=True,
-            start_line=step.line,
-            theme="ansi_dark",
-            word_wrap=True,
-            padding=(0, 0, 0, len(pad) + 3),
-        )
-    )
+    code(step.code, step.lang, step.line, indent=len(pad) + 3)
     for expect in step.expect:
         console.print(Text(f"{pad}   expect: {escape(expect)}", style="green"))
+
+
+def code(text: str, lang: str, line: int, indent: int = 2) -> None:
+    """A code block with the runbook's own line numbers."""
+    console.print(
+        Syntax(
+            text.rstrip("\n"),
+            LEXER.get(lang, "text"),
+            line_numbers=True,
+            start_line=line,
+            theme="ansi_dark",
+            word_wrap=True,
+            padding=(0, 0, 0, indent),
+        )
+    )

@@ -1,0 +1,464 @@
+"""``opsdoc run FILE#SECTION``: the on-call engineer's main job.
+
+Interactive on a terminal (each step shown, then run / skip / option /
+quit; commits typed out); for scripts, ``--yes`` with ``--allow write`` or
+``--allow destructive`` decides instead, and a step that needs more stops
+the run with exit code 3 naming the flag.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+from rich.text import Text
+
+from opsdoc.cli import render
+from opsdoc.cli.app import app
+from opsdoc.cli.read_cmds import split_target
+from opsdoc.config import Target, load_config
+from opsdoc.errors import OpsdocError
+from opsdoc.execute import Confirmation
+from opsdoc.execute.plan import (
+    Plan,
+    PlannedStep,
+    alternatives,
+    parse_param_args,
+    required_params,
+    resolve_params,
+    select_steps,
+)
+from opsdoc.execute.runner import Policy, Runner, RunSettings
+from opsdoc.journal import Journal
+from opsdoc.mask import Masker
+from opsdoc.model import Param, Section
+from opsdoc.parse.params import PLACEHOLDER
+from opsdoc.read import read_runbook
+
+
+@app.command("run")
+def run_cmd(
+    target: Annotated[str | None, typer.Argument(help="FILE#SECTION to run.")] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Run without asking: read steps.")
+    ] = False,
+    allow: Annotated[
+        list[str],
+        typer.Option("--allow", help="Also run write or destructive steps without asking."),
+    ] = [],  # noqa: B006
+    param: Annotated[list[str], typer.Option("--param", "-p", help="NAME=VALUE.")] = [],  # noqa: B006
+    option: Annotated[list[str], typer.Option("--option", help="Choose an alternative.")] = [],  # noqa: B006
+    only: Annotated[str | None, typer.Option("--only", help="diagnose, act or verify.")] = None,
+    step: Annotated[list[int], typer.Option("--step", help="Run step N (repeatable).")] = [],  # noqa: B006
+    start: Annotated[int | None, typer.Option("--from", help="Start at step N.")] = None,
+    db: Annotated[str | None, typer.Option("--target", help="Target name or DSN.")] = None,
+    journal: Annotated[Path | None, typer.Option("--journal", help="Journal file.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="opsdoc.toml to use.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan, run nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Events as JSON lines.")] = False,
+    resume: Annotated[str | None, typer.Option("--resume", help="Continue run RUN.")] = None,
+) -> None:
+    """Run a scenario's steps safely, and journal every action."""
+    allowed = _allowed(allow)
+    # JSON lines are for scripts: never prompt, let --yes and --allow decide.
+    interactive = sys.stdin.isatty() and not yes and not as_json
+    cfg_hint = Path(split_target(target)[0]) if target else Path.cwd()
+    settings_journal = journal
+    finished: dict[int, str] = {}
+    given = parse_param_args(param)
+    resumed_from = None
+    if resume:
+        book_path, anchor, previous, finished = _resume_state(resume, journal, config, cfg_hint)
+        resumed_from = previous["run_id"]
+        target = f"{book_path}#{anchor}"
+        given = {**previous.get("params", {}), **given}
+        db = db or previous.get("target_arg")
+        option = option or previous.get("options", [])
+    if not target:
+        raise OpsdocError("run needs FILE#SECTION", hint="`opsdoc list FILE` shows the sections")
+    path, anchor = split_target(target)
+    cfg = load_config(config, near=Path(path))
+    runbook = read_runbook(path, command_rules=cfg.command_rules, sql_rules=cfg.sql_rules)
+    section = _section(runbook, anchor, path)
+    planned = select_steps(section, only=only, numbers=step, start=start, options=option)
+    if not planned:
+        raise OpsdocError(
+            f"nothing to run in #{section.id}",
+            path=path,
+            hint="it has no executable steps for these filters",
+        )
+    offered = alternatives(planned)
+    if not interactive and not option and len(offered) > 1:
+        raise OpsdocError(
+            f"#{section.id} offers alternatives: {', '.join(offered)}",
+            hint="choose one with --option LABEL",
+        )
+    tgt = cfg.target(db)
+    if tgt is None and any(p.step.lang == "sql" for p in planned):
+        raise OpsdocError(
+            f"#{section.id} has SQL steps and no target is set",
+            hint="pass --target NAME|DSN, or set default_target in opsdoc.toml",
+        )
+    params = required_params(planned)
+    ui: TerminalUI | JsonUI = JsonUI() if as_json else TerminalUI(interactive)
+    values = resolve_params(
+        params, given=given, config=cfg.params, ask=ui.ask_param if interactive else None
+    )
+    masker = Masker([values[p.name] for p in params if p.secret and p.name in values])
+    if tgt and tgt.password:
+        masker.add(tgt.password)
+    plan = Plan(runbook, section, planned, values, {p.name for p in params if p.secret})
+    if dry_run:
+        _print_plan(plan, tgt, masker, allowed, yes, as_json)
+        raise typer.Exit(0)
+    store = Journal(settings_journal or cfg.journal)
+    user = _user()
+    runlog = store.start_run(
+        runbook=str(path),
+        section=section.id,
+        content_hash=runbook.sha256,
+        user=user,
+        host=socket.gethostname(),
+        target=tgt.name if tgt else None,
+        git_commit=_git_commit(Path(path)),
+        params={p.name: values[p.name] for p in params if p.name in values and not p.secret},
+        argv=masker.mask_data(sys.argv[1:]),
+        masker=masker,
+        resumed_from=resumed_from,
+    )
+    runlog.event(
+        "run_options",
+        options=option,
+        only=only,
+        steps=step,
+        start=start,
+        target_arg=db if db and tgt and tgt.name != "dsn" else None,
+    )
+    ui.started(runlog.id, plan, tgt, masker)
+    settings = RunSettings(
+        policy=Policy(interactive=interactive, yes=yes, allow=allowed),
+        target=tgt,
+        user=user,
+        cwd=Path(path).resolve().parent,
+        options=option,
+        finished_before=finished,
+    )
+    runner = Runner(plan, settings, runlog, masker, ui)
+    previous_term = signal.signal(signal.SIGTERM, _term_as_interrupt)
+    try:
+        code = runner.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+    ui.finished(runlog.id, code)
+    raise typer.Exit(code)
+
+
+def _term_as_interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _allowed(values: list[str]) -> frozenset[str]:
+    out = set()
+    for value in values:
+        for part in value.split(","):
+            part = part.strip().lower()
+            if part not in ("write", "destructive"):
+                raise OpsdocError(f"--allow takes write or destructive, not {part!r}")
+            out.add(part)
+    return frozenset(out)
+
+
+def _section(runbook: Any, anchor: str | None, path: str) -> Section:
+    if not anchor:
+        ids = ", ".join(s.id for s in runbook.walk() if s.steps)
+        raise OpsdocError(
+            "run needs a section: FILE#SECTION", path=path, hint=f"sections with steps: {ids}"
+        )
+    section = runbook.find(anchor)
+    if section is None:
+        raise OpsdocError(
+            f"no section #{anchor}", path=path, hint=f"`opsdoc list {path}` shows the sections"
+        )
+    return section
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return os.environ.get("USER", "unknown")
+
+
+def _git_commit(path: Path) -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(path.resolve().parent), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def _resume_state(
+    run_id: str, journal: Path | None, config: Path | None, near: Path
+) -> tuple[str, str, dict[str, Any], dict[int, str]]:
+    """Where a run left off: its runbook, section, params and finished steps."""
+    cfg = load_config(config, near=near)
+    events = Journal(journal or cfg.journal).events(run_id)
+    started = next((e for e in events if e.type == "run_started"), None)
+    if started is None:
+        raise OpsdocError(f"run {run_id} has no start in the journal")
+    options = next((e.data for e in events if e.type == "run_options"), {})
+    finished = {
+        e.step: e.data.get("code_hash", "")
+        for e in events
+        if e.type == "step_finished" and e.data.get("status") == "ok" and e.step
+    }
+    previous = {
+        "run_id": started.run_id,
+        "params": started.data.get("params", {}),
+        "target_arg": options.get("target_arg"),
+        "options": options.get("options", []),
+    }
+    return started.data["runbook"], started.data["section"], previous, finished
+
+
+def _print_plan(
+    plan: Plan,
+    tgt: Target | None,
+    masker: Masker,
+    allowed: frozenset[str],
+    yes: bool,
+    as_json: bool,
+) -> None:
+    policy = Policy(interactive=False, yes=yes, allow=allowed)
+    rows = []
+    for planned in plan.steps:
+        step = planned.step
+        rows.append(
+            {
+                "step": planned.number,
+                "phase": step.phase,
+                "lang": step.lang,
+                "safety": step.safety,
+                "option": step.option,
+                "title": step.title,
+                "needs": None if policy.permits(step.safety) else Policy.flag(step.safety),
+                "code": masker.mask(resolved_code(step.code, plan.values, masker)),
+            }
+        )
+    if as_json:
+        print(
+            json.dumps(
+                {"section": plan.section.id, "target": tgt.shown() if tgt else None, "steps": rows},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    console = render.console
+    console.print(
+        Text(f"Plan for #{plan.section.id}" + (f" on {tgt.shown()}" if tgt else ""), style="bold")
+    )
+    for row in rows:
+        needs = f"  (needs {row['needs']})" if row["needs"] else ""
+        console.print(
+            Text(
+                f"{row['step']}. {row['phase']} · {row['lang']} · {row['safety']}"
+                + (f" · option {row['option']}" if row["option"] else "")
+                + needs
+            )
+        )
+        console.print(Text(row["code"].rstrip(), style="dim"))
+
+
+def resolved_code(code: str, values: dict[str, str], masker: Masker) -> str:
+    """The code as it will run, for people: placeholders shown with their values."""
+
+    def sub(match: Any) -> str:
+        name = match.group(1)
+        return masker.mask(values[name]) if name in values else match.group(0)
+
+    return PLACEHOLDER.sub(sub, code)
+
+
+# -- user interfaces ------------------------------------------------------------
+
+
+class TerminalUI:
+    """A person at a terminal: steps rendered, questions asked on stdin."""
+
+    def __init__(self, interactive: bool) -> None:
+        self.interactive = interactive
+        self.console = render.console
+        self.values: dict[str, str] = {}
+        self.masker = Masker()
+        self.total = 0
+
+    def started(self, run_id: str, plan: Plan, tgt: Target | None, masker: Masker) -> None:
+        self.values, self.masker = plan.values, masker
+        self.total = sum(1 for s in plan.section.steps if s.executable)
+        where = f" against {tgt.shown()}" if tgt else ""
+        self.console.print(Text(f"Run {run_id}: {plan.section.title}{where}", style="bold"))
+        self.console.print(Text(f"journal: opsdoc journal show {run_id}", style="dim"))
+
+    def finished(self, run_id: str, code: int) -> None:
+        words = {0: "done", 1: "failed", 3: "stopped: not allowed", 130: "interrupted"}
+        self.console.print(
+            Text(
+                f"Run {run_id} {words.get(code, 'ended')} (exit {code})",
+                style="bold green" if code == 0 else "bold red",
+            )
+        )
+
+    def event(self, type: str, data: dict[str, Any]) -> None:
+        step = data.get("step")
+        if type == "step_planned":
+            head = Text(f"\nStep {step}/{self.total} · ")
+            head.append(data["phase"], style=render.PHASE_STYLE.get(data["phase"], ""))
+            head.append(f" · {data['lang']} · ")
+            head.append(data["safety"], style=render.SAFETY_STYLE.get(data["safety"], ""))
+            if data.get("option"):
+                head.append(f" · option {data['option']}", style="bold")
+            if data.get("group"):
+                head.append(f" · {data['group']}", style="dim")
+            self.console.print(head)
+            if data.get("title"):
+                self.console.print(Text(f"  {data['title']}", style="italic"))
+            code = resolved_code(data["code"], self.values, self.masker)
+            render.code(self.masker.mask(code), data["lang"], data["line"])
+        elif type == "step_refused" and data.get("flag"):
+            self.console.print(
+                Text(f"  refused: {data['why']} (pass {data['flag']})", style="bold red")
+            )
+        elif type == "step_skipped":
+            self.console.print(Text(f"  skipped step {step}: {data['why']}", style="dim"))
+        elif type == "expectation":
+            mark = "✓" if data["held"] else "✗"
+            style = "green" if data["held"] else "bold red"
+            self.console.print(Text(f"  {mark} expected: {data['expected']}", style=style))
+        elif type == "step_finished":
+            status = data["status"]
+            line = f"  step {step} {status} in {data['duration']:.2f}s"
+            if data.get("error"):
+                line += f": {data['error']}"
+            self.console.print(Text(line, style="green" if status == "ok" else "bold red"))
+        elif type == "run_interrupted":
+            self.console.print(
+                Text("  interrupted: nothing left running, open work rolled back", style="bold red")
+            )
+
+    def output(self, text: str, stream: Literal["stdout", "stderr"]) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    def ask(self, question: str) -> str:
+        self.console.print(Text(question, style="bold"), end="")
+        try:
+            return input().strip()
+        except EOFError:
+            return ""
+
+    def ask_param(self, param: Param) -> str:
+        prompt = f"{param.name}{' (secret, not shown)' if param.secret else ''}: "
+        if param.secret:
+            return getpass.getpass(prompt)
+        return self.ask(prompt)
+
+    def choose(self, planned: PlannedStep, options: list[str]) -> str:
+        letters = "[r]un / [s]kip / " + ("[o]ther option / " if options else "") + "[q]uit"
+        while True:
+            answer = self.ask(f"  {letters}? ").lower()
+            if answer in ("r", "run", "y", "yes"):
+                return "run"
+            if answer in ("s", "skip"):
+                return "skip"
+            if answer in ("q", "quit"):
+                return "quit"
+            if answer in ("o", "option") and options:
+                for number, label in enumerate(options, 1):
+                    self.console.print(f"    {number}. {label}")
+                pick = self.ask("  which option? ")
+                if pick.isdigit() and 1 <= int(pick) <= len(options):
+                    return "option:" + options[int(pick) - 1]
+
+    def confirm(self, request: Confirmation) -> bool:
+        if request.kind == "commit":
+            # The executor has already shown the rows (RETURNING or the preview).
+            rows = request.rowcount if request.rowcount is not None else "?"
+            self.console.print(
+                Text(
+                    f"  {request.safety}: {rows} row(s) would change ({request.reason})",
+                    style=render.SAFETY_STYLE.get(request.safety, ""),
+                )
+            )
+            return self.ask("  type commit to commit, anything else rolls back: ") == "commit"
+        if request.kind == "autocommit":
+            self.console.print(
+                Text(
+                    f"  {request.statement.strip()[:120]} cannot run inside a "
+                    "transaction; there is no rollback.",
+                    style="bold yellow",
+                )
+            )
+            return self.ask("  type run to run it: ") == "run"
+        self.console.print(Text(f"  {request.reason}", style="bold yellow"))
+        return self.ask("  run it as a write? [y/N] ").lower() in ("y", "yes")
+
+    def keep_going(self, reason: str) -> bool:
+        return self.ask(f"  {reason}; continue with the next step? [y/N] ").lower() in ("y", "yes")
+
+
+class JsonUI:
+    """Scripts: one JSON object per line on stdout, already masked."""
+
+    def started(self, run_id: str, plan: Plan, tgt: Target | None, masker: Masker) -> None:
+        self._line(
+            {
+                "type": "run_started",
+                "run_id": run_id,
+                "section": plan.section.id,
+                "target": tgt.shown() if tgt else None,
+                "steps": len(plan.steps),
+            }
+        )
+
+    def finished(self, run_id: str, code: int) -> None:
+        self._line({"type": "exit", "run_id": run_id, "exit_code": code})
+
+    def event(self, type: str, data: dict[str, Any]) -> None:
+        self._line({"type": type, **data})
+
+    def output(self, text: str, stream: Literal["stdout", "stderr"]) -> None:
+        self._line({"type": "output", "stream": stream, "text": text})
+
+    def ask_param(self, param: Param) -> str:  # pragma: no cover - never interactive
+        raise OpsdocError(f"missing parameter {param.name}")
+
+    def choose(self, planned: PlannedStep, options: list[str]) -> str:
+        return "run"
+
+    def confirm(self, request: Confirmation) -> bool:
+        return False
+
+    def keep_going(self, reason: str) -> bool:
+        return False
+
+    @staticmethod
+    def _line(data: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
+        sys.stdout.flush()

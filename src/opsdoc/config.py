@@ -1,0 +1,153 @@
+"""``opsdoc.toml``: where a team names its targets, defaults and rules.
+
+Found upwards from the runbook (so a repository of runbooks carries its own)
+or given with ``--config``. A target's DSN is usually a reference to an
+environment variable (``dsn = "env:DATABASE_URL_PROD"``) so the file can be
+committed; a literal DSN works too, and its password is a secret either way.
+
+```toml
+default_target = "staging"
+journal = "~/.local/share/opsdoc/journal.sqlite3"
+
+[targets.prod]
+dsn = "env:DATABASE_URL_PROD"
+
+[params]
+WORKER_URL = "https://worker.internal"
+
+[rules]
+commands = ["ops/opsdoc-commands.toml"]
+sql = ["ops/opsdoc-sql.toml"]
+```
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from opsdoc.errors import OpsdocError
+
+CONFIG_NAME = "opsdoc.toml"
+
+
+@dataclass
+class Target:
+    """A database a run talks to, with its DSN resolved and its password known."""
+
+    name: str
+    dsn: str
+    password: str | None = None
+
+    def shown(self) -> str:
+        """The DSN with its password masked, for messages and the journal."""
+        if self.password:
+            return self.dsn.replace(self.password, "***")
+        return self.dsn
+
+
+@dataclass
+class Config:
+    path: Path | None = None
+    targets: dict[str, str] = field(default_factory=dict)  # name -> DSN spec
+    default_target: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    journal: str | None = None
+    command_rules: list[Path] = field(default_factory=list)
+    sql_rules: list[Path] = field(default_factory=list)
+
+    def target(self, name_or_dsn: str | None) -> Target | None:
+        """The target a run uses: a configured name, a literal DSN, or the default."""
+        wanted = name_or_dsn or self.default_target
+        if not wanted:
+            return None
+        if wanted in self.targets:
+            return _resolve(wanted, self.targets[wanted], self.path)
+        if "://" in wanted or "=" in wanted:
+            return _resolve("dsn", wanted, None)
+        known = ", ".join(sorted(self.targets)) or "none configured"
+        raise OpsdocError(
+            f"unknown target {wanted!r}",
+            hint=f"targets: {known}; or pass a DSN such as postgresql://user@host/db",
+        )
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest opsdoc.toml at or above ``start``."""
+    here = start.resolve()
+    if here.is_file():
+        here = here.parent
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: Path | None = None, *, near: Path | None = None) -> Config:
+    """The config at ``path``, or found upwards from ``near``, or an empty one."""
+    if path is None and near is not None:
+        path = find_config(near)
+    if path is None:
+        return Config()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise OpsdocError("no such config file", path=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise OpsdocError(f"not valid TOML: {exc}", path=str(path)) from None
+    return _parse(raw, path)
+
+
+def _parse(raw: dict[str, Any], path: Path) -> Config:
+    config = Config(path=path)
+    for name, spec in (raw.get("targets") or {}).items():
+        dsn = spec.get("dsn") if isinstance(spec, dict) else spec
+        if not isinstance(dsn, str):
+            raise OpsdocError(
+                f"target {name!r} needs a dsn",
+                path=str(path),
+                hint='write [targets.NAME] dsn = "env:VAR" or a DSN',
+            )
+        config.targets[str(name)] = dsn
+    config.default_target = raw.get("default_target")
+    config.params = {str(k): str(v) for k, v in (raw.get("params") or {}).items()}
+    journal = raw.get("journal")
+    config.journal = os.path.expanduser(journal) if isinstance(journal, str) else None
+    rules = raw.get("rules") or {}
+    base = path.parent
+    config.command_rules = [base / p for p in rules.get("commands", [])]
+    config.sql_rules = [base / p for p in rules.get("sql", [])]
+    return config
+
+
+def _resolve(name: str, spec: str, path: Path | None) -> Target:
+    dsn = spec
+    if spec.startswith("env:"):
+        var = spec[4:]
+        dsn = os.environ.get(var, "")
+        if not dsn:
+            raise OpsdocError(
+                f"target {name!r} reads its DSN from ${var}, which is not set",
+                path=str(path) if path else None,
+                hint=f"export {var}=postgresql://... or pass --target with a DSN",
+            )
+    return Target(name=name, dsn=dsn, password=dsn_password(dsn))
+
+
+def dsn_password(dsn: str) -> str | None:
+    """The password in a URL or key=value DSN, so it can be masked everywhere."""
+    if "://" in dsn:
+        try:
+            return urlsplit(dsn).password
+        except ValueError:
+            return None
+    for part in dsn.split():
+        key, eq, value = part.partition("=")
+        if eq and key.strip() == "password":
+            return value.strip("'\"")
+    return None

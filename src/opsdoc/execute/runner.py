@@ -1,0 +1,327 @@
+"""The run loop: gate each step, execute it, check what it printed, journal it all.
+
+The runner owns policy (what may run without asking) and the journal; the
+executors own the mechanics; the user interface (a terminal, JSON lines,
+later the web UI) is a :class:`RunUI` it talks to. Every event is masked
+before the journal or the UI sees it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from opsdoc.config import Target
+from opsdoc.execute import (
+    MAX_OUTPUT_CHARS,
+    Confirmation,
+    StepInterrupted,
+    StepOutcome,
+)
+from opsdoc.execute.expect import holds
+from opsdoc.execute.plan import Plan, PlannedStep, alternatives, option_matches
+from opsdoc.journal import RunLog
+from opsdoc.mask import Masker
+from opsdoc.model import Safety, Step, to_dict
+
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 3, 130
+DEFAULT_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What may run without a person saying yes: --yes and --allow."""
+
+    interactive: bool
+    yes: bool = False
+    allow: frozenset[str] = frozenset()
+
+    def permits(self, safety: Safety) -> bool:
+        if not self.yes:
+            return False
+        if safety == "read":
+            return True
+        if safety == "write":
+            return bool(self.allow & {"write", "destructive"})
+        return "destructive" in self.allow
+
+    @staticmethod
+    def flag(safety: Safety) -> str:
+        return {"read": "--yes", "write": "--allow write", "destructive": "--allow destructive"}[
+            safety
+        ]
+
+
+Choice = str  # "run" | "skip" | "quit" | "option:<label>"
+
+
+class RunUI(Protocol):
+    """The person (or script) on the other end of a run."""
+
+    def event(self, type: str, data: dict[str, Any]) -> None: ...
+
+    def output(self, text: str, stream: Literal["stdout", "stderr"]) -> None: ...
+
+    def choose(self, planned: PlannedStep, options: list[str]) -> Choice: ...
+
+    def confirm(self, request: Confirmation) -> bool: ...
+
+    def keep_going(self, reason: str) -> bool: ...
+
+
+@dataclass
+class RunSettings:
+    policy: Policy
+    target: Target | None = None
+    user: str = ""
+    cwd: Path | None = None
+    env: Mapping[str, str] | None = None
+    options: list[str] = field(default_factory=list)
+    finished_before: dict[int, str] = field(default_factory=dict)  # step number -> code hash
+
+
+class _StepHooks:
+    """Executor hooks for one step: mask and show output, answer confirmations."""
+
+    def __init__(self, runner: Runner, planned: PlannedStep) -> None:
+        self.runner = runner
+        self.planned = planned
+        self.needed_flag: str | None = None
+
+    def output(self, text: str, stream: Literal["stdout", "stderr"]) -> None:
+        self.runner.ui.output(self.runner.masker.mask(text), stream)
+
+    def confirm(self, request: Confirmation) -> bool:
+        runner = self.runner
+        masked = Confirmation(**runner.masker.mask_data(to_dict(request)))
+        if runner.settings.policy.interactive:
+            granted = runner.ui.confirm(masked)
+            via = "prompt"
+        else:
+            granted = runner.settings.policy.permits(request.safety)
+            via = Policy.flag(request.safety)
+            if not granted:
+                self.needed_flag = via
+        runner.log(
+            "step_confirmed" if granted else "step_refused",
+            self.planned.number,
+            kind=request.kind,
+            safety=request.safety,
+            statement=request.statement,
+            rowcount=request.rowcount,
+            by=runner.settings.user,
+            via=via,
+            **({} if granted else {"why": f"{request.kind} not confirmed", "flag": via}),
+        )
+        return granted
+
+
+class Runner:
+    def __init__(
+        self, plan: Plan, settings: RunSettings, runlog: RunLog, masker: Masker, ui: RunUI
+    ) -> None:
+        self.plan = plan
+        self.settings = settings
+        self.runlog = runlog
+        self.masker = masker
+        self.ui = ui
+        self._current: PlannedStep | None = None
+
+    def log(self, type: str, step: int | None = None, **data: Any) -> None:
+        """Journal an event and show it; both see only masked data."""
+        data = self.masker.mask_data(data)
+        self.runlog.event(type, step=step, **data)
+        self.ui.event(type, {"step": step, **data})
+
+    # -- the loop ------------------------------------------------------------
+
+    def run(self) -> int:
+        exit_code = EXIT_OK
+        chosen = list(self.settings.options)
+        options = alternatives(self.plan.steps)
+        try:
+            for planned in self.plan.steps:
+                step = planned.step
+                if planned.number in self.settings.finished_before:
+                    self.log(
+                        "step_skipped", planned.number, why="finished in the run being resumed"
+                    )
+                    continue
+                if step.option and chosen and not option_matches(step.option, chosen):
+                    self.log("step_skipped", planned.number, why=f"option {step.option} not chosen")
+                    continue
+                self.log("step_planned", planned.number, **_describe(planned))
+                decision = self.gate(planned, options)
+                if decision == "quit":
+                    self.log("run_finished", status="stopped", exit_code=exit_code)
+                    return exit_code
+                if decision.startswith("option:"):
+                    chosen = [decision.split(":", 1)[1]]
+                    if not option_matches(step.option, chosen):
+                        self.log(
+                            "step_skipped", planned.number, why=f"option {step.option} not chosen"
+                        )
+                        continue
+                    decision = "run"
+                if decision == "skip":
+                    self.log("step_skipped", planned.number, why="skipped by the user")
+                    continue
+                if decision.startswith("refused:"):
+                    flag = decision.split(":", 1)[1]
+                    self.log(
+                        "step_refused",
+                        planned.number,
+                        safety=step.safety,
+                        flag=flag,
+                        why=f"a {step.safety} step needs {flag}",
+                    )
+                    exit_code = EXIT_REFUSED
+                    break
+                result = self.execute(planned)
+                if result == EXIT_REFUSED:
+                    exit_code = EXIT_REFUSED
+                    if not self.settings.policy.interactive:
+                        break
+                elif result == EXIT_FAILED:
+                    exit_code = EXIT_FAILED
+                    if not (
+                        self.settings.policy.interactive
+                        and self.ui.keep_going(f"step {planned.number} did not succeed")
+                    ):
+                        break
+        except StepInterrupted as exc:
+            exc.outcome.status = "interrupted"
+            self.finish_step(exc.outcome, self._current)
+            self.log("run_interrupted", why="Ctrl-C")
+            self.log("run_finished", status="interrupted", exit_code=EXIT_INTERRUPTED)
+            return EXIT_INTERRUPTED
+        except KeyboardInterrupt:
+            self.log("run_interrupted", why="Ctrl-C")
+            self.log("run_finished", status="interrupted", exit_code=EXIT_INTERRUPTED)
+            return EXIT_INTERRUPTED
+        status = {EXIT_OK: "ok", EXIT_FAILED: "failed", EXIT_REFUSED: "refused"}[exit_code]
+        self.log("run_finished", status=status, exit_code=exit_code)
+        return exit_code
+
+    def gate(self, planned: PlannedStep, options: list[str]) -> str:
+        """run, skip, quit, option:X, or refused:FLAG."""
+        policy = self.settings.policy
+        if policy.interactive:
+            return self.ui.choose(planned, options)
+        if policy.permits(planned.step.safety):
+            return "run"
+        return "refused:" + Policy.flag(planned.step.safety)
+
+    def execute(self, planned: PlannedStep) -> int:
+        step = planned.step
+        policy = self.settings.policy
+        self._current = planned
+        via = "prompt" if policy.interactive else Policy.flag(step.safety)
+        self.log(
+            "step_confirmed",
+            planned.number,
+            kind="step",
+            safety=step.safety,
+            by=self.settings.user,
+            via=via,
+        )
+        self.log("step_started", planned.number)
+        hooks = _StepHooks(self, planned)
+        outcome = self.dispatch(step, hooks)
+        code = self.finish_step(outcome, planned)
+        if outcome.status == "refused" and hooks.needed_flag:
+            self.log(
+                "step_refused",
+                planned.number,
+                safety=step.safety,
+                flag=hooks.needed_flag,
+                why=f"a statement needs {hooks.needed_flag}",
+            )
+        return code
+
+    def dispatch(self, step: Step, hooks: _StepHooks) -> StepOutcome:
+        values = {
+            p.name: self.plan.values[p.name] for p in step.params if p.name in self.plan.values
+        }
+        timeout = step.timeout or DEFAULT_TIMEOUT
+        if step.lang == "sql":
+            target = self.settings.target
+            if target is None:
+                return StepOutcome(
+                    status="failed",
+                    error="this step is SQL and no target is set; pass --target NAME|DSN",
+                )
+            from opsdoc.execute.sql import run_sql
+
+            return run_sql(step, dsn=target.dsn, values=values, hooks=hooks, timeout=step.timeout)
+        from opsdoc.execute.process import run_process
+
+        outcome = run_process(
+            step,
+            values=values,
+            hooks=hooks,
+            timeout=timeout,
+            cwd=self.settings.cwd,
+            env=self.settings.env,
+        )
+        if outcome.status == "failed" and outcome.exit_code is None and step.option:
+            # The same step's other ways, from the whole section, not just this plan.
+            others: dict[str, None] = {}
+            for other in self.plan.section.steps:
+                if other.group == step.group and other.option not in (None, step.option):
+                    others.setdefault(other.option, None)
+            if others and outcome.error:
+                outcome.error += "; other options for this step: " + ", ".join(others)
+        return outcome
+
+    def finish_step(self, outcome: StepOutcome, planned: PlannedStep) -> int:
+        number = planned.number
+        for result in outcome.statements:
+            self.log("statement", number, **to_dict(result))
+        if outcome.output:
+            self.log("output", number, text=outcome.output[:MAX_OUTPUT_CHARS])
+        code = EXIT_OK
+        if outcome.status == "ok":
+            for expected in planned.step.expect:
+                held = holds(expected, outcome.output, outcome.statements)
+                self.log("expectation", number, expected=expected, held=held)
+                if not held:
+                    code = EXIT_FAILED
+        elif outcome.status == "refused":
+            code = EXIT_REFUSED
+        elif outcome.status in ("failed", "timeout"):
+            code = EXIT_FAILED
+        self.log(
+            "step_finished",
+            number,
+            status=outcome.status,
+            exit_code=outcome.exit_code,
+            duration=round(outcome.duration, 3),
+            error=outcome.error,
+            rowcount=sum(r.rowcount or 0 for r in outcome.statements) or None,
+            code_hash=_code_hash(planned.step),
+        )
+        return code
+
+
+def _describe(planned: PlannedStep) -> dict[str, Any]:
+    step = planned.step
+    return {
+        "title": step.title,
+        "phase": step.phase,
+        "lang": step.lang,
+        "safety": step.safety,
+        "option": step.option,
+        "group": step.group,
+        "line": step.line,
+        "code": step.code,
+        "params": [p.name for p in step.params],
+        "reasons": step.safety_reasons,
+    }
+
+
+def _code_hash(step: Step) -> str:
+    return hashlib.sha256(step.code.encode()).hexdigest()[:12]

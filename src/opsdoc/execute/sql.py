@@ -1,0 +1,1316 @@
+"""The SQL executor: run one step's statements against PostgreSQL, safely.
+
+One connection per step, statements in order, each in its own transaction:
+
+* read statements run in a READ ONLY transaction, so PostgreSQL itself
+  enforces the class; one that writes anyway fails with SQLSTATE 25006, is
+  treated as write from then on, and runs again only after a confirmation;
+* write and destructive statements run in a transaction; an UPDATE, DELETE,
+  INSERT or MERGE without RETURNING gets ``RETURNING <table>.*`` added so the rows
+  it changes can be shown; the caller sees the row count and a preview and
+  decides COMMIT or ROLLBACK;
+* statements that cannot run in a transaction (CREATE INDEX CONCURRENTLY,
+  VACUUM, ...) run in autocommit after a confirmation;
+* an explicit ``BEGIN ... COMMIT`` in a step groups its statements into one
+  transaction with one decision at the end (``... ROLLBACK`` rolls back
+  without asking: the runbook wanted a dry run);
+* psql meta-commands (``\\du``) go to ``psql``.
+
+Placeholders (``<lot-id>``) are bound as query parameters, never spliced
+into SQL text: see :func:`bind_placeholders`. The DSN's password never
+appears in output, errors or results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import psycopg
+from pglast import parser as pg_parser
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.pq import TransactionStatus
+
+from opsdoc.classify.sql import classify_sql, sql_tokens
+from opsdoc.execute import (
+    MAX_OUTPUT_CHARS,
+    MAX_PREVIEW_ROWS,
+    Confirmation,
+    Hooks,
+    StatementResult,
+    StepInterrupted,
+    StepOutcome,
+)
+from opsdoc.model import Safety, Statement, Step, max_safety
+from opsdoc.parse.params import PLACEHOLDER
+
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "PlaceholderError",
+    "bind_placeholders",
+    "find_psql",
+    "format_table",
+    "run_sql",
+]
+
+CONNECT_TIMEOUT = 10  # seconds
+MAX_CELL_CHARS = 80  # a table cell wider than this is cut with "…"
+
+_READ_ONLY_REFUSED = "PostgreSQL refused it in a read-only transaction (SQLSTATE 25006)"
+
+
+# --------------------------------------------------------------------------
+# Binding placeholders
+# --------------------------------------------------------------------------
+
+
+class PlaceholderError(ValueError):
+    """A placeholder that cannot be bound as a value; the message says why and what to do."""
+
+    def __init__(self, message: str, name: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+_CODE = frozenset({"ws", "nl", "word", "other", "semi", "meta"})
+_LITERALS = frozenset({"string", "estring", "dollar"})
+_COMMENTS = frozenset({"line_comment", "block_comment"})
+# Statements PostgreSQL plans with parameters; any other takes no bound value.
+_PARAM_KINDS = frozenset(
+    {
+        "SelectStmt",
+        "InsertStmt",
+        "UpdateStmt",
+        "DeleteStmt",
+        "MergeStmt",
+        "ExplainStmt",
+        "CreateTableAsStmt",
+        "DeclareCursorStmt",
+        "CallStmt",
+    }
+)
+_DML = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
+_TAGS = {"InsertStmt": "INSERT 0", "UpdateStmt": "UPDATE", "DeleteStmt": "DELETE"}
+_TAGS["MergeStmt"] = "MERGE"
+_NOT_A_NAME = "opsdoc binds values, it does not splice names into SQL"
+# Inside a literal any <name> of the values counts, even right after a letter ('v<n>').
+_IN_LITERAL = re.compile(r"<([A-Za-z][A-Za-z0-9_.\-]*)>")
+
+
+@dataclass
+class _Slot:
+    """A stretch of the statement that becomes one ``$n``."""
+
+    start: int
+    end: int
+    name: str  # the (first) placeholder in it, for messages
+    value: str
+    literal: bool  # a whole string literal, rather than a bare <name>
+    original: str  # the text it replaces (a literal keeps its quotes)
+    cast: str | None = None  # a typed literal (interval '<n> minutes'): the type
+
+
+_E_ESCAPE = re.compile(
+    r"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))|''",
+    re.DOTALL,
+)
+_E_SIMPLE = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _decode_e(body: str) -> str:
+    """The text of an E'...' literal's body, escapes resolved as PostgreSQL does."""
+
+    def one(m: re.Match[str]) -> str:
+        if m.group() == "''":
+            return "'"
+        octal, hex2, u4, u8, char = m.groups()
+        for digits, base in ((octal, 8), (hex2, 16), (u4, 16), (u8, 16)):
+            if digits:
+                return chr(int(digits, base))
+        return _E_SIMPLE.get(char, char)
+
+    return _E_ESCAPE.sub(one, body)
+
+
+def _literal_text(kind: str, token: str) -> str | None:
+    """The value a string literal token stands for; None when it is not closed."""
+    if kind == "string":
+        if re.fullmatch(r"'(?:[^']|'')*'", token, re.DOTALL) is None:
+            return None
+        return token[1:-1].replace("''", "'")
+    if kind == "estring":
+        if re.fullmatch(r"[eE]'(?:[^'\\]|\\.|'')*'", token, re.DOTALL) is None:
+            return None
+        return _decode_e(token[2:-1])
+    tag = token[: token.index("$", 1) + 1]
+    if len(token) < 2 * len(tag) or not token.endswith(tag):
+        return None
+    return token[len(tag) : -len(tag)]
+
+
+def _names_in(sql: str, start: int, end: int, values: dict[str, str]) -> list[re.Match[str]]:
+    return [m for m in PLACEHOLDER.finditer(sql, start, end) if m.group(1) in values]
+
+
+def _find_slots(sql: str, values: dict[str, str]) -> list[_Slot]:
+    """Every bare placeholder and every string literal holding one, in order."""
+    slots: list[_Slot] = []
+    run: int | None = None  # start of the current stretch of code
+
+    def code(start: int, end: int) -> None:
+        for m in _names_in(sql, start, end, values):
+            name = m.group(1)
+            slots.append(_Slot(m.start(), m.end(), name, values[name], False, m.group()))
+
+    for kind, start, end in sql_tokens(sql):
+        if kind in _CODE:
+            run = start if run is None else run
+            continue
+        if run is not None:
+            code(run, start)
+            run = None
+        if kind in _COMMENTS:
+            continue
+        pattern = PLACEHOLDER if kind == "quoted" else _IN_LITERAL
+        found = [m for m in pattern.finditer(sql, start, end) if m.group(1) in values]
+        if not found:
+            continue
+        name = found[0].group(1)
+        if kind == "quoted":
+            raise PlaceholderError(
+                f'placeholder <{name}> is inside a quoted name ("..."); {_NOT_A_NAME}: '
+                "write the name into the runbook",
+                name,
+            )
+        token = sql[start:end]
+        text = _literal_text(kind, token)
+        if text is None:
+            continue  # an unclosed quote: PostgreSQL will say so
+        if kind == "string" and re.search(r"(?:\b[bBxXnN]|[uU]&)$", sql[:start]):
+            raise PlaceholderError(
+                f"placeholder <{name}> is inside a prefixed literal (U&'', B'', X'' or N''), "
+                "which cannot be bound; write it as a plain '...' literal",
+                name,
+            )
+        value = _IN_LITERAL.sub(lambda m: values.get(m.group(1), m.group()), text)
+        slots.append(_Slot(start, end, name, value, True, token))
+    if run is not None:
+        code(run, len(sql))
+    return slots
+
+
+def _neutral(token: str) -> str:
+    """An identifier exactly as long as ``token``, so no position moves."""
+    return "_" + re.sub(r"\W", "_", token[1:])
+
+
+def _render(sql: str, slots: list[_Slot], bound: Iterable[int] | None = None) -> str:
+    """``sql`` with slots made ``$n`` (only those in ``bound``; the others neutral)."""
+    keep = set(range(len(slots))) if bound is None else set(bound)
+    out: list[str] = []
+    last = 0
+    for k, slot in enumerate(slots):
+        out.append(sql[last : slot.start])
+        last = slot.end
+        if k not in keep:
+            out.append(slot.original if slot.literal else _neutral(slot.original))
+            continue
+        param = f"${k + 1}"
+        if slot.cast is not None:
+            param = f"CAST({param} AS {slot.cast})"
+        if slot.start > 0 and (sql[slot.start - 1].isalnum() or sql[slot.start - 1] in "_$"):
+            param = " " + param
+        if slot.end < len(sql) and (sql[slot.end].isalnum() or sql[slot.end] in "_$"):
+            param += " "
+        out.append(param)
+    out.append(sql[last:])
+    return "".join(out)
+
+
+def _parse(sql: str) -> list[tuple[str, dict[str, Any]]] | None:
+    """Top-level statement nodes of ``sql`` as pglast JSON; None when it does not parse."""
+    if "\x00" in sql:
+        return None
+    try:
+        tree = json.loads(pg_parser.parse_sql_json(sql))
+    except Exception:
+        return None
+    nodes = [next(iter(item["stmt"].items())) for item in tree.get("stmts", ()) if item.get("stmt")]
+    return nodes or None
+
+
+def _walk(value: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every (node name, body) in ``value``: a JSON tree, or (name, body) pairs from _parse."""
+    if isinstance(value, list) and value and isinstance(value[0], tuple):
+        value = [{kind: body} for kind, body in value]
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            for key, sub in item.items():
+                if isinstance(sub, dict) and key[:1].isupper():
+                    yield key, sub
+                if isinstance(sub, dict | list):
+                    stack.append(sub)
+
+
+def _char_offset(text: str, byte_offset: int) -> int:
+    """pglast locations count UTF-8 bytes; Python counts characters."""
+    return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
+
+
+def _mark_typed_literals(sql: str, neutral: str, tree: Any, slots: list[_Slot]) -> None:
+    """``interval '<n> minutes'`` cannot be ``interval $1``: it becomes ``CAST($1 AS interval)``."""
+    by_start = {slot.start: slot for slot in slots if slot.literal}
+    for kind, body in _walk(tree):
+        if kind != "TypeCast" or body.get("location", -1) != -1:
+            continue
+        const = body.get("arg", {}).get("A_Const")
+        type_at = body.get("typeName", {}).get("location", -1)
+        if not isinstance(const, dict) or type_at < 0:
+            continue
+        literal_at = _char_offset(neutral, const.get("location", -1))
+        slot = by_start.get(literal_at)
+        type_at = _char_offset(neutral, type_at)
+        if slot is None or type_at >= literal_at:
+            continue
+        cast = sql[type_at:literal_at].strip()
+        if not re.fullmatch(r"[\w.\"]+(?:\s*\([\d,\s]*\))?(?:\s+[\w.\"]+)*", cast) or len(cast) < 2:
+            raise PlaceholderError(
+                f"placeholder <{slot.name}> is in a literal written {cast}'...', which cannot "
+                "be bound; write it as '...'::type instead",
+                slot.name,
+            )
+        slot.start, slot.cast, slot.original = type_at, cast, sql[type_at : slot.end]
+
+
+def _param_refs(tree: Any) -> list[int]:
+    return sorted(body.get("number", 0) for kind, body in _walk(tree) if kind == "ParamRef")
+
+
+def _constant_sort(tree: Any) -> int | None:
+    """The number of a parameter used as an ORDER BY or GROUP BY item (a name was meant)."""
+    for kind, body in _walk(tree):
+        items: list[Any] = []
+        if kind == "SortBy":
+            items = [body.get("node")]
+        elif kind == "SelectStmt":
+            items = list(body.get("groupClause", ()))
+        for item in items:
+            if isinstance(item, dict) and "ParamRef" in item:
+                return int(item["ParamRef"].get("number", 0))
+    return None
+
+
+def _not_bindable(slot: _Slot, where: str) -> PlaceholderError:
+    if slot.literal:
+        return PlaceholderError(
+            f"placeholder <{slot.name}> is in a string literal that PostgreSQL does not accept "
+            f"as a bound value {where}; {_NOT_A_NAME}",
+            slot.name,
+        )
+    return PlaceholderError(
+        f"placeholder <{slot.name}> stands where PostgreSQL expects a name (a table, column "
+        f"or other identifier) {where}, not a value; {_NOT_A_NAME}: write the name into the "
+        "runbook",
+        slot.name,
+    )
+
+
+def _check_bound(sql: str, slots: list[_Slot], nodes: list[tuple[str, dict[str, Any]]]) -> None:
+    """Raise unless every slot became a parameter PostgreSQL can take as a value."""
+    kind = nodes[0][0]
+    if len(nodes) > 1:
+        raise PlaceholderError(
+            f"placeholder <{slots[0].name}> is in a text of {len(nodes)} statements; "
+            "values can be bound only one statement at a time",
+            slots[0].name,
+        )
+    if kind not in _PARAM_KINDS:
+        words = " ".join(re.findall(r"[A-Z][a-z]*", kind.removesuffix("Stmt"))).upper()
+        raise PlaceholderError(
+            f"placeholder <{slots[0].name}> is in a {words or kind} statement, and PostgreSQL "
+            "takes bound values only in SELECT, INSERT, UPDATE, DELETE, MERGE, CALL and "
+            f"EXPLAIN; {_NOT_A_NAME}",
+            slots[0].name,
+        )
+    bound = _parse(_render(sql, slots))
+    if bound is not None and _param_refs(bound) == list(range(1, len(slots) + 1)):
+        number = _constant_sort(bound)
+        if number is not None:
+            raise _not_bindable(slots[number - 1], "(in ORDER BY or GROUP BY)")
+        return
+    for k, slot in enumerate(slots):
+        alone = _parse(_render(sql, slots, bound=[k]))
+        if alone is None or _param_refs(alone) != [k + 1]:
+            raise _not_bindable(slot, "there")
+    raise _not_bindable(slots[0], "there")  # pragma: no cover - each alone was fine
+
+
+def bind_placeholders(sql: str, values: dict[str, str]) -> tuple[str, list[str]]:
+    """``sql`` with every ``<name>`` of ``values`` made a ``$n`` parameter, and the parameters.
+
+    A bare ``<n>`` becomes ``$1`` with ``values["n"]``; a string literal
+    holding placeholders (``'<lot-id>'``, ``'%<name>%'``, ``E'..<x>..'``,
+    ``$$..<x>..$$``) becomes ``$1`` with the literal's text, placeholders
+    filled in, as the value; a typed literal (``interval '<n> minutes'``)
+    becomes ``CAST($1 AS interval)``. Comments are left alone. The result is
+    for :class:`psycopg.RawCursor`: ``%`` needs no escaping. Values travel
+    as type *unknown*, so PostgreSQL infers uuid, integer or text from the
+    context. Raises :class:`PlaceholderError` (naming the placeholder) where
+    a value cannot be bound: a name (``FROM <table>``), a quoted identifier,
+    a statement that takes no parameters (DDL, SET, DO), an ORDER BY item.
+    """
+    slots = _find_slots(sql, values)
+    if not slots:
+        return sql, []
+    code = "".join(sql[s:e] for kind, s, e in sql_tokens(sql) if kind in _CODE)
+    if re.search(r"\$\d", code):
+        raise PlaceholderError(
+            f"the statement already uses $1-style parameters, so <{slots[0].name}> cannot be "
+            "bound beside them",
+            slots[0].name,
+        )
+    neutral = _render(sql, slots, bound=())
+    nodes = _parse(neutral)
+    if nodes is not None:  # otherwise it is not PostgreSQL: the server will say why
+        _mark_typed_literals(sql, neutral, nodes, slots)
+        _check_bound(sql, slots, nodes)
+    return _render(sql, slots), [slot.value for slot in slots]
+
+
+def _bind_meta(text: str, values: dict[str, str]) -> str:
+    """A psql meta-command with placeholders: only plain names may go in, never free text."""
+
+    def one(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in values:
+            return m.group()
+        value = values[name]
+        if not re.fullmatch(r"[A-Za-z_][\w.$]*", value):
+            raise PlaceholderError(
+                f"placeholder <{name}> is in a psql meta-command, where only a plain name "
+                f"(letters, digits, _ . $) can go; {value!r} is not one",
+                name,
+            )
+        return value
+
+    return PLACEHOLDER.sub(one, text)
+
+
+# --------------------------------------------------------------------------
+# Tables and values
+# --------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready form of a value PostgreSQL returned."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "\\x" + bytes(value).hex()
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        text = json.dumps(_plain(value), ensure_ascii=False)
+    else:
+        text = str(_plain(value))
+    text = text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\t", " ")
+    return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
+
+
+def format_table(columns: list[str], rows: list[tuple[Any, ...]]) -> str:
+    """An aligned plain-text table: a header, a rule, one line per row; numbers to the right.
+
+    NULL shows as ``NULL``; newlines in a value as ``\\n``; a cell wider
+    than 80 characters is cut with ``…``. No trailing newline.
+    """
+    width = max([len(columns), *(len(row) for row in rows)]) if (columns or rows) else 0
+    if width == 0:
+        return ""
+    names = [str(name) for name in columns] + [""] * (width - len(columns))
+    cells = [[_cell(v) for v in row] + [""] * (width - len(row)) for row in rows]
+    numeric = [
+        bool(rows)
+        and all(
+            len(row) <= i
+            or row[i] is None
+            or (isinstance(row[i], int | float | Decimal) and not isinstance(row[i], bool))
+            for row in rows
+        )
+        for i in range(width)
+    ]
+    sizes = [max([len(names[i]), *(len(line[i]) for line in cells)]) for i in range(width)]
+    head = [
+        names[i].rjust(sizes[i]) if numeric[i] else names[i].ljust(sizes[i]) for i in range(width)
+    ]
+    lines = [" | ".join(head).rstrip()]
+    lines.append("-+-".join("-" * size for size in sizes))
+    for line in cells:
+        parts = [
+            line[i].rjust(sizes[i]) if numeric[i] else line[i].ljust(sizes[i]) for i in range(width)
+        ]
+        lines.append(" | ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def _rows_note(count: int, shown: int) -> str:
+    noun = "row" if count == 1 else "rows"
+    return f"({count} {noun})" if shown >= count else f"({count} {noun}, first {shown} shown)"
+
+
+# --------------------------------------------------------------------------
+# Secrets and connection facts
+# --------------------------------------------------------------------------
+
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+_KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
+class _Scrub:
+    """Removes the DSN's password from anything opsdoc says."""
+
+    def __init__(self, dsn: str) -> None:
+        secrets: set[str] = set()
+        with contextlib.suppress(Exception):
+            password = conninfo_to_dict(dsn).get("password")
+            if password:
+                secrets.add(str(password))
+        match = re.search(r"://[^:/@\s]*:([^@\s]*)@", dsn)
+        if match and match.group(1):
+            secrets.add(match.group(1))
+        self.secrets = sorted((s for s in secrets if len(s) >= 3), key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        text = _URL_PASSWORD.sub(r"\1***@", text)
+        return _KV_PASSWORD.sub(r"\1***", text)
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, list):
+            return [self.value(item) for item in value]
+        if isinstance(value, dict):
+            return {key: self.value(item) for key, item in value.items()}
+        return value
+
+
+def _where(dsn: str) -> str:
+    """``host:port`` (and database, user) of a DSN, for messages; never the password."""
+    try:
+        info = conninfo_to_dict(dsn)
+    except Exception:
+        return "the target database"
+    host = str(info.get("host") or info.get("hostaddr") or os.environ.get("PGHOST") or "localhost")
+    port = str(info.get("port") or os.environ.get("PGPORT") or "5432")
+    extra = [f"database {info['dbname']}"] if info.get("dbname") else []
+    extra += [f"user {info['user']}"] if info.get("user") else []
+    return f"{host}:{port}" + (f" ({', '.join(extra)})" if extra else "")
+
+
+def _one_line(text: str) -> str:
+    parts = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return " ".join(parts)
+
+
+def find_psql() -> str | None:
+    """``psql`` on PATH, else the one bundled in the pgserver wheel; None when there is none."""
+    found = shutil.which("psql")
+    if found:
+        return found
+    spec = importlib.util.find_spec("pgserver")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(location) / "pginstall" / "bin" / "psql"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+# --------------------------------------------------------------------------
+# Planning: statements, bound, grouped into transactions
+# --------------------------------------------------------------------------
+
+ItemStatus = Literal["ok", "committed", "rolled_back", "failed", "refused", "skipped"]
+
+
+@dataclass
+class _Item:
+    """One statement of the step on its way through the executor."""
+
+    index: int
+    statement: Statement
+    result: StatementResult
+    sql: str = ""
+    params: list[str] = field(default_factory=list)
+    node: str = ""  # top-level parse node of the bound text ("" when it did not parse)
+    body: dict[str, Any] = field(default_factory=dict)
+    safety: Safety = "read"  # as treated now (25006 makes a read a write)
+    ran: bool = False
+
+    @property
+    def meta(self) -> bool:
+        return self.statement.kind == "psql-meta"
+
+    @property
+    def txn(self) -> str:
+        """BEGIN, COMMIT or ROLLBACK for transaction control (START and END, ABORT too)."""
+        if self.node != "TransactionStmt":
+            return ""
+        kind = str(self.body.get("kind", ""))
+        return {
+            "TRANS_STMT_BEGIN": "BEGIN",
+            "TRANS_STMT_START": "BEGIN",
+            "TRANS_STMT_COMMIT": "COMMIT",
+            "TRANS_STMT_ROLLBACK": "ROLLBACK",
+        }.get(kind, "")
+
+    @property
+    def returns_rows(self) -> bool:
+        if self.node == "SelectStmt":
+            return not self.body.get("intoClause")
+        if self.node in _DML:
+            return self.has_returning
+        return self.node in ("ExplainStmt", "VariableShowStmt", "FetchStmt")
+
+    @property
+    def has_returning(self) -> bool:
+        return bool(self.body.get("returningList") or self.body.get("returningClause"))
+
+    @property
+    def copy_out(self) -> bool:
+        body = self.body
+        return self.node == "CopyStmt" and not (
+            body.get("is_from") or body.get("filename") or body.get("is_program")
+        )
+
+    @property
+    def acts_outside(self) -> bool:
+        """A destructive function call (pg_terminate_backend): no ROLLBACK undoes it."""
+        st = self.statement
+        return (
+            self.safety == "destructive"
+            and self.node in ("SelectStmt", "CallStmt")
+            and st.reason.startswith("calls ")
+        )
+
+    @property
+    def reason(self) -> str:
+        """Why it is treated as it is (a read PostgreSQL refused says so)."""
+        if self.safety != self.statement.safety:
+            return _READ_ONLY_REFUSED
+        return self.statement.reason
+
+    def where(self) -> str:
+        st = self.statement
+        label = f" '{st.label}'" if st.label else ""
+        return f"statement {self.index}{label}, line {st.line}"
+
+
+@dataclass
+class _Unit:
+    """Statements that run together: one transaction, one autocommit statement, or psql."""
+
+    kind: Literal["tx", "auto", "meta", "stray"]
+    items: list[_Item]
+    begin: _Item | None = None  # an explicit BEGIN of the runbook
+    end: _Item | None = None  # its COMMIT or ROLLBACK
+
+    @property
+    def all_items(self) -> list[_Item]:
+        return [i for i in (self.begin, *self.items, self.end) if i is not None]
+
+
+def _plan(items: list[_Item]) -> list[_Unit]:
+    units: list[_Unit] = []
+    pos = 0
+    while pos < len(items):
+        item = items[pos]
+        pos += 1
+        if item.meta:
+            units.append(_Unit("meta", [item]))
+        elif item.txn == "BEGIN":
+            unit = _Unit("tx", [], begin=item)
+            while pos < len(items) and items[pos].txn not in ("COMMIT", "ROLLBACK"):
+                unit.items.append(items[pos])
+                pos += 1
+            if pos < len(items):
+                unit.end = items[pos]
+                pos += 1
+            units.append(unit)
+        elif item.txn:
+            units.append(_Unit("stray", [item]))
+        elif not item.statement.transactional:
+            units.append(_Unit("auto", [item]))
+        else:
+            units.append(_Unit("tx", [item]))
+    return units
+
+
+# --------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------
+
+
+class _Stop(Exception):
+    """Ends the step early: a failure, a refusal or a timeout, already recorded."""
+
+
+class _Retry(Exception):
+    """A READ ONLY transaction was refused (25006) and the caller agreed to run it as write."""
+
+
+@dataclass
+class _Grid:
+    columns: list[str] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    count: int | None = None
+    status: str = ""
+
+
+class _Runner:
+    def __init__(
+        self,
+        step: Step,
+        dsn: str,
+        values: dict[str, str],
+        hooks: Hooks,
+        timeout: float | None,
+        max_rows: int,
+    ) -> None:
+        self.step, self.dsn, self.values, self.hooks = step, dsn, values, hooks
+        self.timeout, self.max_rows = timeout, max(0, max_rows)
+        self.scrub = _Scrub(dsn)
+        self.conn: psycopg.Connection[Any] | None = None
+        self.output: list[str] = []
+        self.size = 0
+        self.status: str = "ok"
+        self.error: str | None = None
+        self.started = time.monotonic()
+        statements = step.statements or classify_sql(
+            step.code, line=step.line, placeholders=[p.name for p in step.params]
+        )
+        self.items = [
+            _Item(
+                i,
+                st,
+                StatementResult(i, st.text, st.safety, "skipped", label=st.label),
+                safety=st.safety,
+            )
+            for i, st in enumerate(statements, 1)
+        ]
+        self.unit: _Unit | None = None
+
+    # ---- output and results ------------------------------------------------
+
+    def say(self, text: str) -> None:
+        text = self.scrub(text)
+        if not text.endswith("\n"):
+            text += "\n"
+        self.hooks.output(text, "stdout")
+        if self.size < MAX_OUTPUT_CHARS:
+            self.output.append(text)
+            self.size += len(text)
+
+    def outcome(self) -> StepOutcome:
+        text = "".join(self.output)
+        if len(text) > MAX_OUTPUT_CHARS:
+            text = text[:MAX_OUTPUT_CHARS] + "\n… (output cut; the terminal showed all of it)\n"
+        exit_code = {"ok": 0, "failed": 1, "timeout": 1}.get(self.status)
+        for item in self.items:
+            item.result.safety = item.safety
+            item.result.text = self.scrub(item.result.text)
+            if item.result.error:
+                item.result.error = self.scrub(item.result.error)
+        return StepOutcome(
+            status=self.status,  # type: ignore[arg-type]
+            exit_code=exit_code,
+            output=text,
+            statements=[item.result for item in self.items],
+            duration=time.monotonic() - self.started,
+            error=self.scrub(self.error) if self.error else None,
+        )
+
+    def stop(self, status: str, error: str | None) -> _Stop:
+        self.status, self.error = status, error
+        return _Stop()
+
+    def record(self, item: _Item, grid: _Grid, duration: float) -> None:
+        result = item.result
+        result.rowcount = grid.count
+        result.columns = list(grid.columns)
+        result.rows = [tuple(self.scrub.value(_plain(v)) for v in row) for row in grid.rows]
+        result.duration = duration
+        result.status = "ok"
+
+    # ---- the step ------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Bind every statement before anything runs, so a bad placeholder runs nothing."""
+        required = {p.name for p in self.step.params if p.source == "angle"} - set(self.values)
+        for item in self.items:
+            text = item.statement.text
+            try:
+                if item.meta:
+                    item.sql = _bind_meta(text, self.values)
+                else:
+                    item.sql, item.params = bind_placeholders(text, self.values)
+            except PlaceholderError as exc:
+                item.result.status, item.result.error = "failed", str(exc)
+                raise self.stop("failed", f"{exc} ({item.where()}); nothing was run") from None
+            left = [
+                m.group(1)
+                for kind, s, e in sql_tokens(item.sql)
+                if kind not in _COMMENTS
+                for m in PLACEHOLDER.finditer(item.sql, s, e)
+                if m.group(1) in required
+            ]
+            if left:
+                message = f"no value for placeholder <{left[0]}> ({item.where()}); nothing was run"
+                item.result.status, item.result.error = "failed", message
+                raise self.stop("failed", message)
+            if not item.meta:
+                nodes = _parse(item.sql)
+                if nodes is not None and len(nodes) == 1:
+                    item.node, item.body = nodes[0]
+
+    def run(self) -> None:
+        self.prepare()
+        for unit in _plan(self.items):
+            self.unit = unit
+            if unit.kind == "meta":
+                self.run_meta(unit.items[0])
+            elif unit.kind == "stray":
+                item = unit.items[0]
+                item.result.status = "skipped"
+                item.result.error = (
+                    f"{item.txn} with no BEGIN before it: opsdoc runs each statement in its own "
+                    "transaction, so there is nothing to end"
+                )
+                self.say(f"-- {item.statement.text}: skipped (no transaction open)")
+            elif unit.kind == "auto":
+                self.run_auto(unit.items[0])
+            else:
+                self.run_tx(unit)
+            self.unit = None
+
+    # ---- connection ------------------------------------------------------------
+
+    def connect(self) -> psycopg.Connection[Any]:
+        if self.conn is not None and not self.conn.closed:
+            return self.conn
+        kwargs: dict[str, Any] = {"autocommit": True}
+        try:
+            if "connect_timeout" not in conninfo_to_dict(self.dsn):
+                kwargs["connect_timeout"] = CONNECT_TIMEOUT
+        except psycopg.Error:
+            raise self.stop(
+                "failed",
+                "the DSN is not a valid PostgreSQL connection string; check the target's "
+                "DSN (postgresql://user@host:port/db or host=... dbname=...)",
+            ) from None
+        try:
+            # Transactions are opened and closed by hand (BEGIN READ ONLY, BEGIN,
+            # COMMIT, ROLLBACK), so the session is autocommit between them.
+            self.conn = psycopg.connect(self.dsn, **kwargs)
+        except psycopg.Error as exc:
+            reason = _one_line(str(exc)).removeprefix("connection failed: ")
+            raise self.stop(
+                "failed",
+                f"cannot connect to PostgreSQL at {_where(self.dsn)}: {reason}; check that the "
+                "server is running and reachable there, and the target's host, port, database, "
+                "user and password",
+            ) from None
+        return self.conn
+
+    def set_timeout(self, conn: psycopg.Connection[Any], local: bool) -> None:
+        if self.timeout is not None and self.timeout > 0:
+            ms = max(1, int(self.timeout * 1000))
+            conn.execute(f"SET {'LOCAL ' if local else ''}statement_timeout = {ms}")
+
+    # ---- executing one statement -------------------------------------------------
+
+    def fetch(self, cur: psycopg.RawCursor[Any], sql: str, params: list[str]) -> _Grid:
+        grid = _Grid(count=0)
+        for row in cur.stream(sql, params or None):
+            if grid.count == 0 and cur.description:
+                grid.columns = [col.name for col in cur.description]
+            if len(grid.rows) < self.max_rows:
+                grid.rows.append(tuple(row))
+            grid.count = (grid.count or 0) + 1
+        return grid
+
+    def execute(self, item: _Item, preview: bool) -> _Grid:
+        """Run one statement in the open transaction (or autocommit); show and return its rows."""
+        conn = self.connect()
+        cur = psycopg.RawCursor(conn)
+        grid: _Grid | None = None
+        if preview and item.node in _DML and not item.has_returning:
+            grid = self.preview(conn, cur, item)
+        if grid is None:
+            if item.returns_rows:
+                grid = self.fetch(cur, item.sql, item.params)
+            elif item.copy_out and not item.params:
+                grid = _Grid()
+                with cur.copy(item.sql) as copy:
+                    for data in copy:
+                        self.say(bytes(data).decode("utf-8", errors="replace").rstrip("\n"))
+                grid.status = cur.statusmessage or "COPY"
+            elif (
+                item.node == "CopyStmt"
+                and item.body.get("is_from")
+                and not item.body.get("filename")
+            ):
+                raise psycopg.errors.FeatureNotSupported(
+                    "COPY ... FROM STDIN needs data that opsdoc does not have; use \\copy ... "
+                    "from 'file' in psql or load the rows another way"
+                )
+            else:
+                cur.execute(item.sql, item.params or None)
+                grid = _Grid(status=cur.statusmessage or "")
+                if cur.description:
+                    grid.columns = [col.name for col in cur.description]
+                    grid.rows = (
+                        [tuple(r) for r in cur.fetchmany(self.max_rows)] if self.max_rows else []
+                    )
+                    grid.count = cur.rowcount if cur.rowcount >= 0 else len(grid.rows)
+                elif cur.rowcount >= 0:
+                    grid.count = cur.rowcount
+        self.show(item, grid)
+        return grid
+
+    def preview(
+        self, conn: psycopg.Connection[Any], cur: psycopg.RawCursor[Any], item: _Item
+    ) -> _Grid | None:
+        """Run a DML statement with RETURNING added, to show the rows it changes."""
+        if item.node == "MergeStmt" and conn.info.server_version < 170000:
+            return None  # MERGE ... RETURNING came with PostgreSQL 17
+        sql = _with_returning(item.sql)
+        if sql is None:
+            return None
+        conn.execute("SAVEPOINT opsdoc_preview")
+        try:
+            grid = self.fetch(cur, sql, item.params)
+        except psycopg.errors.QueryCanceled:
+            raise
+        except psycopg.Error as exc:
+            if not (exc.sqlstate or "").startswith(("42", "0A")):
+                raise
+            conn.execute("ROLLBACK TO SAVEPOINT opsdoc_preview")
+            return None  # e.g. a rule-rewritten table: run it as written, count only
+        conn.execute("RELEASE SAVEPOINT opsdoc_preview")
+        grid.status = f"{_TAGS[item.node]} {grid.count}"
+        return grid
+
+    def show(self, item: _Item, grid: _Grid) -> None:
+        parts: list[str] = []
+        if item.statement.label and len(self.items) > 1:
+            parts.append(f"-- {item.statement.label}")
+        if grid.columns or (item.returns_rows and grid.count is not None):
+            table = format_table(grid.columns, grid.rows)
+            if table:
+                parts.append(table)
+            parts.append(_rows_note(grid.count or 0, len(grid.rows)))
+            if grid.status and item.node in _DML:
+                parts.append(grid.status)
+        elif grid.status:
+            parts.append(grid.status)
+        if parts:
+            self.say("\n".join(parts))
+
+    def failed(self, item: _Item, exc: psycopg.Error) -> _Stop:
+        item.result.sqlstate = exc.sqlstate
+        if isinstance(exc, psycopg.errors.QueryCanceled) and "statement timeout" in str(exc):
+            message = (
+                f"timed out after {self.timeout:g}s ({item.where()}); PostgreSQL cancelled the "
+                "statement and its transaction was rolled back"
+            )
+            item.result.status, item.result.error = "failed", message
+            return self.stop("timeout", message)
+        diag = exc.diag
+        text = _one_line(diag.message_primary or str(exc))
+        if diag.message_detail:
+            text += f" DETAIL: {_one_line(diag.message_detail)}"
+        if diag.message_hint:
+            text += f" HINT: {_one_line(diag.message_hint)}"
+        message = f"SQLSTATE {exc.sqlstate}: {text}" if exc.sqlstate else text
+        message += f" ({item.where()})"
+        item.result.status, item.result.error = "failed", message
+        return self.stop("failed", message)
+
+    # ---- units --------------------------------------------------------------------
+
+    def rollback(self) -> None:
+        conn = self.conn
+        if conn is not None and not conn.closed:
+            conn.rollback()
+
+    def run_tx(self, unit: _Unit) -> None:
+        read_only = all(item.safety == "read" for item in unit.items if not item.meta)
+        while True:
+            try:
+                self.attempt(unit, read_only)
+                return
+            except _Retry:
+                read_only = False
+                self.say("-- running the transaction again as a write")
+
+    def attempt(self, unit: _Unit, read_only: bool) -> None:
+        conn = self.connect()
+        for item in unit.all_items:
+            item.result.status, item.ran = "skipped", False
+        if unit.begin is not None:
+            conn.execute(unit.begin.sql)
+            unit.begin.ran, unit.begin.result.status = True, "ok"
+            if read_only:
+                conn.execute("SET TRANSACTION READ ONLY")
+        else:
+            conn.execute("BEGIN READ ONLY" if read_only else "BEGIN")
+        self.set_timeout(conn, local=True)
+        for item in unit.items:
+            if item.meta:
+                self.run_meta(item)
+                continue
+            if item.acts_outside:
+                reason = f"{item.reason}; no rollback undoes that"
+                if not self.confirm_run(item, reason):
+                    self.refuse(item)
+            started = time.monotonic()
+            item.ran = True
+            try:
+                grid = self.execute(item, preview=not read_only and item.safety != "read")
+            except psycopg.Error as exc:
+                self.rollback()
+                if exc.sqlstate == "25006" and read_only:
+                    self.reclassify(item)
+                raise self.failed(item, exc) from None
+            self.record(item, grid, time.monotonic() - started)
+        self.finish(unit, read_only)
+
+    def reclassify(self, item: _Item) -> None:
+        """A read that wrote (PostgreSQL said 25006) is a write now, if the caller agrees."""
+        item.safety = "write"
+        self.say(f"-- {_READ_ONLY_REFUSED}; it counts as a write now")
+        if not self.confirm_run(item, _READ_ONLY_REFUSED):
+            item.result.error = f"{_READ_ONLY_REFUSED}; not run as a write (declined)"
+            self.refuse(item)
+        raise _Retry()
+
+    def confirm_run(self, item: _Item, reason: str) -> bool:
+        return self.hooks.confirm(
+            Confirmation(
+                kind="run",
+                safety=item.safety,
+                statement=self.scrub(item.statement.text),
+                reason=reason,
+                label=item.statement.label,
+            )
+        )
+
+    def refuse(self, item: _Item) -> None:
+        item.result.status = "refused"
+        raise self.stop("refused", f"declined ({item.where()}); nothing was changed")
+
+    def finish(self, unit: _Unit, read_only: bool) -> None:
+        conn = self.connect()
+        ran = [item for item in unit.items if item.ran]
+        writes = [item for item in ran if item.safety != "read"]
+        explicit_rollback = unit.end is not None and unit.end.txn == "ROLLBACK"
+        if read_only or not writes or explicit_rollback:
+            # A READ ONLY transaction changed nothing; committing keeps a SET.
+            keep = any(item.node in ("VariableSetStmt", "DiscardStmt") for item in ran)
+            if keep and not explicit_rollback:
+                conn.commit()
+            else:
+                conn.rollback()
+            if explicit_rollback:
+                for item in writes:
+                    item.result.status = "rolled_back"
+                self.say("ROLLBACK (as the runbook says)")
+            if unit.end is not None:
+                unit.end.result.status = "rolled_back" if explicit_rollback else "ok"
+            return
+        last = next((item for item in reversed(writes) if item.result.columns), None)
+        counts = [item.result.rowcount for item in writes if item.result.rowcount is not None]
+        texts = [item.statement.text for item in unit.all_items]
+        reasons = list(dict.fromkeys(item.reason for item in writes))
+        label = next((i.statement.label for i in unit.all_items if i.statement.label), None)
+        single = len(unit.all_items) == 1
+        request = Confirmation(
+            kind="commit",
+            safety=max_safety(*(item.safety for item in writes)),
+            statement=self.scrub(texts[0] if single else ";\n".join(texts)),
+            reason="; ".join(reasons),
+            label=label,
+            rowcount=sum(counts) if counts else None,
+            columns=list(last.result.columns) if last else [],
+            rows=list(last.result.rows) if last else [],
+        )
+        if self.hooks.confirm(request):
+            conn.commit()
+            status: ItemStatus = "committed"
+            self.say("COMMIT")
+        else:
+            conn.rollback()
+            status = "rolled_back"
+            self.say("ROLLBACK (not confirmed)")
+        for item in writes:
+            item.result.status = status
+        if unit.end is not None:
+            unit.end.result.status = status
+        if status == "rolled_back":
+            where = writes[-1].where()
+            raise self.stop("refused", f"commit declined ({where}); rolled back, nothing changed")
+
+    def run_auto(self, item: _Item) -> None:
+        """A statement that cannot run in a transaction: ask, then run in autocommit."""
+        st = item.statement
+        request = Confirmation(
+            kind="autocommit",
+            safety=item.safety,
+            statement=self.scrub(st.text),
+            reason=f"{item.reason}; it cannot run in a transaction, so no rollback undoes it",
+            label=st.label,
+        )
+        if not self.hooks.confirm(request):
+            item.result.status = "refused"
+            raise self.stop("refused", f"declined ({item.where()}); not run")
+        conn = self.connect()
+        previous = None
+        if self.timeout:
+            previous = conn.execute("SHOW statement_timeout").fetchone()
+            self.set_timeout(conn, local=False)
+        started = time.monotonic()
+        item.ran = True
+        try:
+            grid = self.execute(item, preview=False)
+        except psycopg.Error as exc:
+            raise self.failed(item, exc) from None
+        finally:
+            if previous is not None and not conn.closed:
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute(f"SET statement_timeout = '{previous[0]}'")
+        self.record(item, grid, time.monotonic() - started)
+        item.result.status = "committed"
+
+    def run_meta(self, item: _Item) -> None:
+        """A psql meta-command, through psql; the password goes in PGPASSWORD, never argv."""
+        st = item.statement
+        psql = find_psql()
+        if psql is None:
+            message = (
+                f"{st.text.split()[0]} is a psql meta-command and psql is needed to run it, but "
+                f"none was found ({item.where()}); install the PostgreSQL client (psql) or put "
+                "it on PATH"
+            )
+            item.result.status, item.result.error = "failed", message
+            raise self.stop("failed", message)
+        if item.safety != "read" and not self.confirm_run(item, item.reason):
+            item.result.status = "refused"
+            raise self.stop("refused", f"declined ({item.where()}); not run")
+        env = dict(os.environ)
+        try:
+            info = conninfo_to_dict(self.dsn)
+        except psycopg.Error:
+            raise self.stop(
+                "failed", "the DSN is not a valid PostgreSQL connection string"
+            ) from None
+        password = info.pop("password", None)
+        if password:
+            env["PGPASSWORD"] = str(password)
+        env.setdefault("PGCONNECT_TIMEOUT", str(CONNECT_TIMEOUT))
+        command = [psql, make_conninfo(**info), "-X", "-v", "ON_ERROR_STOP=1", "-P", "pager=off"]
+        command += ["-c", item.sql]
+        started = time.monotonic()
+        item.ran = True
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
+        try:
+            out, err = proc.communicate(timeout=self.timeout or None)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            message = f"timed out after {self.timeout:g}s ({item.where()}); psql was stopped"
+            item.result.status, item.result.error = "failed", message
+            raise self.stop("timeout", message) from None
+        except BaseException:
+            _kill(proc)
+            raise
+        item.result.duration = time.monotonic() - started
+        if out.strip():
+            self.say(out.rstrip("\n"))
+        if proc.returncode != 0:
+            message = f"psql failed (exit {proc.returncode}): {_one_line(err) or 'no message'}"
+            message += f" ({item.where()})"
+            item.result.status, item.result.error = "failed", message
+            raise self.stop("failed", message)
+        if err.strip():
+            self.hooks.output(self.scrub(err), "stderr")
+        item.result.status = "ok"
+
+    # ---- Ctrl-C ---------------------------------------------------------------------
+
+    def interrupted(self) -> None:
+        """Cancel what runs, roll back, close; record where it stopped."""
+        conn = self.conn
+        if conn is not None and not conn.closed:
+            try:
+                if conn.pgconn.transaction_status == TransactionStatus.ACTIVE:
+                    conn.cancel_safe(timeout=5.0)
+                conn.rollback()
+            except Exception:
+                pass
+        self.close()
+        unit = self.unit
+        ran = [item for item in unit.all_items if item.ran] if unit else []
+        for item in ran:
+            autocommitted = unit is not None and unit.kind in ("auto", "meta")
+            item.result.status = "failed" if autocommitted else "rolled_back"
+        current = ran[-1] if ran else None
+        where = f" during {current.where()}" if current else ""
+        if current is not None:
+            current.result.error = "interrupted (Ctrl-C)"
+        self.status = "interrupted"
+        self.error = (
+            f"interrupted (Ctrl-C){where}; the query was cancelled and its transaction rolled back"
+        )
+
+    def abandon(self) -> None:
+        """The step stopped inside a transaction: roll it back; writes that ran say so."""
+        with contextlib.suppress(Exception):
+            self.rollback()
+        unit = self.unit
+        if unit is None or unit.kind != "tx":
+            return
+        for item in unit.all_items:
+            if item.ran and item.safety != "read" and item.result.status == "ok":
+                item.result.status = "rolled_back"
+
+    def close(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            self.conn = None
+
+
+def _kill(proc: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        proc.communicate(timeout=5)
+
+
+def _strip_locations(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _strip_locations(v)
+            for k, v in value.items()
+            if k not in ("location", "stmt_len", "stmt_location")
+        }
+    if isinstance(value, list):
+        return [_strip_locations(v) for v in value]
+    return value
+
+
+def _with_returning(sql: str) -> str | None:
+    """``sql`` (one UPDATE/DELETE/INSERT/MERGE without RETURNING) with ``RETURNING t.*`` added.
+
+    ``t`` is the target table (or its alias), so a DELETE ... USING or an
+    UPDATE ... FROM shows the rows it changes, not the joined ones. The
+    clause goes right after the statement's last token, so what runs is the
+    runbook's own text; the parser then checks that the new statement is
+    the old one plus RETURNING, else None (the caller counts rows only).
+    """
+    nodes = _parse(sql)
+    if nodes is None or len(nodes) != 1:
+        return None
+    kind, body = nodes[0]
+    if kind not in _DML or body.get("returningList") or body.get("returningClause"):
+        return None
+    end = 0
+    for token, _start, stop in sql_tokens(sql):
+        if token not in ("ws", "nl", "semi") and token not in _COMMENTS:
+            end = stop
+    relation = body.get("relation") or {}
+    name = (relation.get("alias") or {}).get("aliasname") or relation.get("relname")
+    if not name:
+        return None
+    target = '"' + str(name).replace('"', '""') + '"'
+    new = f"{sql[:end]} RETURNING {target}.*{sql[end:]}"
+    after = _parse(new)
+    if after is None or len(after) != 1 or after[0][0] != kind:
+        return None
+    new_body = dict(after[0][1])
+    returning = new_body.pop("returningClause", None) or new_body.pop("returningList", None)
+    if not returning or _strip_locations(new_body) != _strip_locations(body):
+        return None
+    return new
+
+
+def run_sql(
+    step: Step,
+    *,
+    dsn: str,
+    values: dict[str, str],
+    hooks: Hooks,
+    timeout: float | None = None,
+    max_rows: int = MAX_PREVIEW_ROWS,
+) -> StepOutcome:
+    """Run one SQL step against ``dsn``; see the module doc for what runs how.
+
+    ``values`` fill the step's ``<placeholders>`` (bound, never spliced);
+    ``timeout`` (seconds; default the step's own) limits each statement,
+    not the time spent waiting for a confirmation; ``max_rows`` caps the rows
+    shown, kept and previewed. Returns the outcome; raises
+    :class:`StepInterrupted` on Ctrl-C after cancelling the query and
+    rolling back.
+    """
+    if timeout is None:
+        timeout = step.timeout
+    runner = _Runner(step, dsn, values, hooks, timeout, max_rows)
+    try:
+        try:
+            runner.run()
+        except _Stop:
+            runner.abandon()
+        except psycopg.Error as exc:  # BEGIN, SET, COMMIT failing: the connection went away
+            runner.abandon()
+            runner.status = "failed"
+            runner.error = f"PostgreSQL at {_where(dsn)}: {_one_line(str(exc))}"
+    except KeyboardInterrupt:
+        runner.interrupted()
+        raise StepInterrupted(runner.outcome()) from None
+    finally:
+        runner.close()
+    return runner.outcome()

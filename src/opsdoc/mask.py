@@ -1,0 +1,198 @@
+"""Masking: secrets never reach the journal, the terminal or logs unmasked.
+
+A :class:`Masker` replaces two kinds of secret with ``***``:
+
+- **Known values**: the values of secret params, a DSN's password, anything
+  added with :meth:`Masker.add`. Matched exactly, longest first, and also in
+  their URL-encoded forms (a password inside a DSN is often percent-encoded).
+  Values shorter than :data:`MIN_SECRET_LEN` (3) characters are ignored:
+  masking every ``1`` or ``ab`` in the output would shred it beyond reading
+  (row counts, exit codes, ids), and the pattern of the ``***`` left behind
+  would itself give a one- or two-character secret away. Such a value is no
+  protection anyway; the runner should refuse or warn about it.
+- **Secret shapes**, even when no value was given: ``Authorization:`` headers
+  and ``Bearer`` tokens, JWTs, AWS access key ids and secret keys, passwords
+  in URLs and DSNs (``postgresql://app:***@db:5432/x`` keeps the user and
+  the host), libpq ``password=…``, ``PGPASSWORD=…``, any ``token``,
+  ``secret``, ``password``, ``passwd``, ``api_key`` name followed by ``:`` or
+  ``=`` and a value (also as a JSON key), ``--password VALUE`` flags, GitHub
+  and Slack tokens, Stripe and Google API keys, PEM private key blocks.
+
+The replacement keeps the structure around the secret readable
+(``Bearer ***``, ``password=*** host=db``, ``"token": "***"``), and masking
+is idempotent: masking masked text changes nothing.
+
+Every pattern is compiled once at import; :meth:`Masker.mask` makes one
+``re.sub`` pass per pattern plus one for all known values together, so 64 KB
+of output is masked in milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+MASK = "***"
+MIN_SECRET_LEN = 3
+
+# Names that say "the value next to me is a secret": used for key=value text
+# and for dict keys in mask_data.
+_SECRET_NAME = (
+    r"(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|access[_-]?key|private[_-]?key"
+    r"|credentials?|auth[_-]?key|session[_-]?key)"
+)
+_SECRET_KEY_RE = re.compile(rf"(?i)^[\w.\-]*{_SECRET_NAME}[\w.\-]*$")
+# Dict keys that merely mention the word and hold no secret.
+_NOT_SECRET_KEYS = re.compile(r"(?i)^(?:secret|token|password)s?_?(?:name|names|id|ids|count)$")
+
+Replacement = str | Callable[[re.Match[str]], str]
+
+
+_QUOTED_OR_BARE = r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[^\s,;&"'}\]<>)]+)"""
+
+_PATTERNS: list[tuple[re.Pattern[str], Replacement]] = [
+    # PEM private keys (also when output was cut before the END line).
+    (
+        re.compile(
+            r"(-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----)"
+            r"([\s\S]*?)"
+            r"(-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)"
+        ),
+        lambda m: f"{m.group(1)}\n{MASK}\n{m.group(3)}" if m.group(3) else f"{m.group(1)}\n{MASK}",
+    ),
+    # scheme://user:PASSWORD@host — keep the user and the host. The password
+    # runs to the last @ before the path, so an unencoded @ in it is covered.
+    (
+        re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s:/@]*:)([^\s/]+?)(@[^\s@/]*(?:[/\s?#]|$))"),
+        lambda m: m.group(1) + MASK + m.group(3),
+    ),
+    # Authorization: <scheme> <credentials>  (any scheme; Basic carries a password)
+    (
+        re.compile(
+            r"(?i)(\b(?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*[\"']?)"
+            r"(?:(bearer|basic|token|digest|negotiate|ntlm|apikey|sso-key)(\s+))?"
+            r"([^\s\"',;]+)"
+        ),
+        lambda m: m.group(1) + (m.group(2) + m.group(3) if m.group(2) else "") + MASK,
+    ),
+    # Bearer <token> anywhere (curl -H, logs). Short words after "bearer" in
+    # prose ("the bearer of") are left alone.
+    (
+        re.compile(r"(?i)(\bbearer\s+)(?!\*\*\*)[A-Za-z0-9\-._~+/]{8,}=*"),
+        lambda m: m.group(1) + MASK,
+    ),
+    # Tokens recognizable by their shape alone, in one pass: JWTs (three
+    # base64url parts, the first a JSON header: "eyJ" is '{"'), AWS access key
+    # ids, GitHub, Slack, Stripe and Google API keys.
+    (
+        re.compile(
+            r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"
+            r"|\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}\b"
+            r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}"
+            r"|\bxox[abprs]-[A-Za-z0-9-]{8,}"
+            r"|\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}"
+            r"|\bAIza[0-9A-Za-z_-]{35}\b"
+        ),
+        MASK,
+    ),
+    # aws_secret_access_key / aws_session_token, in config, env or JSON.
+    (
+        re.compile(
+            r"(?i)(\b(?:aws_?)?(?:secret_?access_?key|session_?token)[\"']?\s*[:=]\s*[\"']?)"
+            r"([A-Za-z0-9/+=]{16,})"
+        ),
+        lambda m: m.group(1) + MASK,
+    ),
+    # Slack webhook URLs carry their secret in the path.
+    (re.compile(r"(hooks\.slack\.com/services/)[A-Za-z0-9/]+"), lambda m: m.group(1) + MASK),
+    # --password VALUE, --api-token VALUE (a short -p VALUE is too ambiguous).
+    (
+        re.compile(rf"(?i)((?<![\w-])--?[\w-]*{_SECRET_NAME}[\w-]*[ \t]+)(?!-)({_QUOTED_OR_BARE})"),
+        lambda m: m.group(1) + _mask_value(m.group(2)),
+    ),
+    # name = value / name: value / "name": "value" where the name says secret:
+    # PGPASSWORD=..., libpq password=..., api_key: ..., "client_secret": "...".
+    (
+        re.compile(
+            rf"(?i)((?<![\w.\-])(?=[\w.\-]*?{_SECRET_NAME})[\w.\-]++[\"']?[ \t]*[:=][ \t]*)"
+            rf"(?!\*\*\*)({_QUOTED_OR_BARE})"
+        ),
+        lambda m: m.group(1) + _mask_value(m.group(2)),
+    ),
+]
+
+
+def _mask_value(value: str) -> str:
+    """*** in place of a value, keeping its quotes."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[0] + MASK + value[0]
+    return MASK
+
+
+class Masker:
+    """Replaces known secret values and common secret shapes with ``***``."""
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self._values: set[str] = set()
+        self._known: re.Pattern[str] | None = None
+        for value in values:
+            self.add(value)
+
+    def add(self, value: str | None) -> None:
+        """Mask this value from now on (ignored when shorter than 3 characters)."""
+        if not value or len(value) < MIN_SECRET_LEN:
+            return
+        forms = {value, value.strip(), quote(value, safe=""), quote_plus(value, safe="")}
+        new = {f for f in forms if len(f) >= MIN_SECRET_LEN} - self._values
+        if new:
+            self._values |= new
+            ordered = sorted(self._values, key=lambda v: (-len(v), v))
+            self._known = re.compile("|".join(re.escape(v) for v in ordered))
+
+    @property
+    def values(self) -> frozenset[str]:
+        return frozenset(self._values)
+
+    def mask(self, text: str) -> str:
+        """The text with every known secret and every secret shape replaced."""
+        if not text:
+            return text
+        if self._known is not None:
+            text = self._known.sub(MASK, text)
+        for pattern, repl in _PATTERNS:
+            text = pattern.sub(repl, text)
+        return text
+
+    def mask_data(self, obj: Any) -> Any:
+        """A copy of ``obj`` with every string masked (dict keys are kept).
+
+        Walks dicts, lists and tuples; other scalars are returned as they are.
+        A string held under a key whose name says secret (``password``,
+        ``api_key``, ``token``, ...) is replaced whole.
+        """
+        if isinstance(obj, str):
+            return self.mask(obj)
+        if isinstance(obj, dict):
+            out = {}
+            for key, value in obj.items():
+                if isinstance(value, str) and value and is_secret_name(key):
+                    out[key] = MASK
+                else:
+                    out[key] = self.mask_data(value)
+            return out
+        if isinstance(obj, list):
+            return [self.mask_data(item) for item in obj]
+        if isinstance(obj, tuple):
+            return tuple(self.mask_data(item) for item in obj)
+        return obj
+
+
+def is_secret_name(name: object) -> bool:
+    """True for names like ``password``, ``DB_PASSWORD``, ``api-key``, ``client_secret``."""
+    return (
+        isinstance(name, str)
+        and bool(_SECRET_KEY_RE.match(name))
+        and not _NOT_SECRET_KEYS.match(name)
+    )
