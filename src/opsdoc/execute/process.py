@@ -26,16 +26,22 @@ is dropped too) **without** ``set -e``: a runbook block is a sequence a
 person pastes into a terminal, so every command runs and the step's exit
 code is the last command's, exactly as it would be by hand.
 
-Limits of placeholder quoting (all of them fail *safe*: the worst case is a
-wrong value or a split word, never a value run as code by opsdoc):
+Limits of placeholder quoting. Where the scanner misreads a script the
+result is still a variable reference, never the value as text: the worst
+case is a wrong or split word, or a ``<name>`` left as written. What opsdoc
+cannot prevent is a *program* parsing the value again after the shell
+handed it over literally: ``eval``, ``bash -c '<x>'``, ``ssh host "cmd
+<x>"`` (the remote shell parses it), bash arithmetic (``$(( <n> + 1 ))``,
+``[[ <n> -eq 1 ]]``), and SQL text given to ``psql -c`` or a here-doc; such
+steps should take their value another way (``psql -v``, an SQL step).
 
 * bash: the scanner understands quotes, escapes, comments, ``$(...)``,
-  backticks, ``${...}``, ``$((...))`` and here-docs, roughly. A value that
-  bash itself evaluates again is evaluated: ``eval``, ``bash -c '<x>'``,
-  ``ssh host "cmd <x>"`` (the remote shell parses it), arithmetic
-  (``$(( <n> + 1 ))``, ``[[ <n> -eq 1 ]]``). Placeholders in a quoted
-  here-doc (``<<'EOF'``) turn it into an unquoted one with ``\\``, ``$`` and
-  backticks of its body escaped, which reads the same.
+  backticks, ``${...}``, ``$((...))`` and here-docs, roughly. Placeholders
+  in a quoted here-doc (``<<'EOF'``) turn it into an unquoted one with
+  ``\\``, ``$`` and backticks of its body escaped, which reads the same. As
+  in :mod:`opsdoc.parse.params`, ``<name>`` right after a word character
+  (``a<b>``) is not a placeholder; one in a variable-name position
+  (``<name>=1``) becomes a quoted word, so that line fails.
 * Python: a placeholder in code becomes ``__import__("os").environ["..."]``;
   in a ``str`` literal the literal is closed and an f-string holding the
   lookup is placed next to it (implicit concatenation, so ``%`` and method

@@ -86,7 +86,8 @@ _READ_CMD = re.compile(
     rf"(?:^|[\s;&|])(?:read|mapfile|readarray)\s+(?:-\w+\s+(?:\S+\s+)?)*({_NAME}(?:\s+{_NAME})*)"
 )
 _FOR_VAR = re.compile(rf"(?:^|[\s;])for\s+({_NAME})\s+in\b")
-_VAR_REF = re.compile(rf"\$(?:\{{({_NAME})(?::?[-=?+]([^}}]*))?\}}|({_NAME}))")
+# $X, ${X}, ${X:-default}, ${#X} (length), ${X%suffix} and the like.
+_VAR_REF = re.compile(rf"\$(?:\{{#?({_NAME})(?::?[-=?+]([^}}]*)|[%#/:^,][^}}]*)?\}}|({_NAME}))")
 _PROCESS_ENV = re.compile(rf"process\.env\.({_NAME})(?:\s*\|\|\s*['\"]([^'\"]*)['\"])?")
 _PY_ENV = re.compile(
     rf"os\.(?:environ\.get|getenv)\(\s*['\"]({_NAME})['\"](?:\s*,\s*['\"]([^'\"]*)['\"])?"
