@@ -177,7 +177,7 @@ class Masker:
         if isinstance(obj, dict):
             out = {}
             for key, value in obj.items():
-                if isinstance(value, str) and value and is_secret_name(key):
+                if isinstance(value, str) and value and _masks_whole(key):
                     out[key] = MASK
                 else:
                     out[key] = self.mask_data(value)
@@ -189,10 +189,63 @@ class Masker:
         return obj
 
 
+# Words of a name that say it holds a credential, and endings of run-together
+# words (PGPASSWORD, apitoken, clientsecret).
+_SECRET_WORDS = {
+    "token",
+    "tokens",
+    "secret",
+    "secrets",
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "key",
+    "keys",
+    "apikey",
+    "credential",
+    "credentials",
+    "creds",
+    "auth",
+    "dsn",
+    "cookie",
+    "private",
+    "passphrase",
+    "signature",
+    "sig",
+    "cert",
+    "pem",
+}
+_SECRET_ENDINGS = ("password", "passwd", "secret", "token", "apikey", "passphrase")
+_CONNECTION_URL = re.compile(
+    r"(database|db|postgres|postgresql|pg|mysql|redis|mongo|mongodb|amqp|broker|conn|connection)"
+    r"_?(url|uri|string|dsn)",
+    re.IGNORECASE,
+)
+
+
 def is_secret_name(name: object) -> bool:
-    """True for names like ``password``, ``DB_PASSWORD``, ``api-key``, ``client_secret``."""
-    return (
-        isinstance(name, str)
-        and bool(_SECRET_KEY_RE.match(name))
-        and not _NOT_SECRET_KEYS.match(name)
-    )
+    """Whether a name says its value is a credential: a parameter (``DB_PASSWORD``,
+    ``<new-token>``, ``DATABASE_URL_PROD``, ``USER_JWT``) or a key in journaled data.
+
+    The one definition opsdoc uses, for the parser's ``secret`` flag and for
+    masking values held under such keys.
+    """
+    if not isinstance(name, str) or not name or _NOT_SECRET_KEYS.match(name):
+        return False
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    parts = [p for p in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if p]
+    if set(parts) & _SECRET_WORDS or (parts and parts[-1] == "jwt"):
+        return True
+    if any(part.endswith(_SECRET_ENDINGS) for part in parts):
+        return True
+    return bool(_CONNECTION_URL.search(name.replace("-", "_")) or _SECRET_KEY_RE.match(name))
+
+
+def _masks_whole(key: str) -> bool:
+    """Data keys whose values are hidden entirely. Connection strings (``dsn``,
+    ``database_url``) are not: pattern masking hides their password and keeps
+    the host and database readable in the journal."""
+    if _CONNECTION_URL.search(key.replace("-", "_")) or key.lower() in ("dsn", "url", "uri"):
+        return False
+    return is_secret_name(key)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
+from opsdoc.mask import is_secret_name
 from opsdoc.model import Param
-from opsdoc.parse.words import is_secret_name
 
 # <lot-id>, <MIGRATION_VERSION>, <user-email>; not a < b, not List<T>, not <br>.
 PLACEHOLDER = re.compile(r"(?<![\w<])<([A-Za-z][A-Za-z0-9_.\-]*)>(?!>)")

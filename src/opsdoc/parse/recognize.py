@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from opsdoc.mask import is_secret_name
 from opsdoc.model import Param, QuickAction, Section, Snippet, Step
 from opsdoc.parse import fences, words
 from opsdoc.parse.blocks import Block, Inline
@@ -250,9 +251,7 @@ class UnitBuilder:
                             if default is not None and default < len(row)
                             else None
                         )
-                        self.add_param(
-                            Param(name, words.is_secret_name(name), "table", value or None)
-                        )
+                        self.add_param(Param(name, is_secret_name(name), "table", value or None))
 
     def code(self, block: Block, ctx: Ctx) -> None:
         attrs = fences.parse_attrs(block.info)
