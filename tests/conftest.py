@@ -20,10 +20,18 @@ EXAMPLES = ROOT / "examples"
 
 
 def run_opsdoc(
-    *args: str, cwd: Path | None = None, timeout: float = 120, env: dict[str, str] | None = None
+    *args: str,
+    cwd: Path | None = None,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed CLI the way a user does: a real process, real exit code."""
+    """Run the installed CLI the way a user does: a real process, real exit code.
+
+    `input` is written to the process's stdin; without it stdin is /dev/null.
+    """
     full_env = {**os.environ, "COLUMNS": "160", "NO_COLOR": "1", **(env or {})}
+    stdin = {} if input is not None else {"stdin": subprocess.DEVNULL}
     return subprocess.run(
         [sys.executable, "-m", "opsdoc", *args],
         capture_output=True,
@@ -31,7 +39,8 @@ def run_opsdoc(
         cwd=cwd,
         timeout=timeout,
         env=full_env,
-        stdin=subprocess.DEVNULL,
+        input=input,
+        **stdin,
     )
 
 

@@ -25,9 +25,33 @@ app = typer.Typer(
 )
 
 
-def _register() -> None:
-    # Imported for their side effect of adding commands to ``app``.
-    from opsdoc.cli import demo_cmd, journal_cmds, read_cmds, run_cmd  # noqa: F401
+@app.callback()
+def _root() -> None:
+    """Turn the Markdown runbooks a team already has into incident tooling."""
+    # Present so Typer keeps `opsdoc COMMAND` a group even when only the one
+    # command being run has been imported.
+
+
+# Each command lives in its own module; only the one being run is imported,
+# so `opsdoc find` does not pay for psycopg and pglast at start-up.
+COMMANDS = {
+    "list": "read_cmds",
+    "show": "read_cmds",
+    "run": "run_cmd",
+    "demo": "demo_cmd",
+    "journal": "journal_cmds",
+    "find": "find_cmd",
+}
+
+
+def _register(argv: list[str] | None = None) -> None:
+    import importlib
+
+    args = sys.argv[1:] if argv is None else argv
+    wanted = next((a for a in args if not a.startswith("-")), None)
+    modules = [COMMANDS[wanted]] if wanted in COMMANDS else sorted(set(COMMANDS.values()))
+    for module in modules:
+        importlib.import_module(f"opsdoc.cli.{module}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     mistakes (exit 2). Only Typer's public API is used, so this holds whether
     Typer bundles click or depends on it.
     """
-    _register()
+    _register(argv)
     try:
         app(args=argv, prog_name="opsdoc")
     except SystemExit as exc:

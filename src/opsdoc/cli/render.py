@@ -56,6 +56,34 @@ PHASE_STYLE = {"diagnose": "cyan", "act": "magenta", "verify": "blue"}
 LEXER = {"bash": "bash", "sql": "sql", "python": "python", "powershell": "powershell"}
 
 
+@contextmanager
+def progress_when(wanted: bool, what: str) -> Iterator[Callable[[int, int], None]]:
+    """A bar fed with (done, total) that shows only when asked and the total is large."""
+    state: dict[str, Any] = {}
+
+    def step(done: int, total: int) -> None:
+        if not wanted or total < PROGRESS_AFTER or not errors.is_terminal:
+            return
+        if "bar" not in state:
+            bar = Progress(
+                TextColumn(what),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=errors,
+                transient=True,
+            )
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task(what, total=total)
+        state["bar"].update(state["task"], completed=done, total=total)
+
+    try:
+        yield step
+    finally:
+        if "bar" in state:
+            state["bar"].stop()
+
+
 def section_table(rows: list[dict[str, Any]]) -> None:
     """Sections grouped under their file, indented by depth."""
     files: dict[str, list[dict[str, Any]]] = {}

@@ -1,0 +1,124 @@
+"""``opsdoc find``: from a symptom, a pasted log or an alert to the right scenario."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from opsdoc.cli import render
+from opsdoc.cli.app import app
+from opsdoc.errors import EXIT_FAILED, OpsdocError
+from opsdoc.find import Hit, search
+from opsdoc.index import Index, default_path, parse_for_index
+from opsdoc.query import Query, from_alert, understand
+
+
+def _read_stdin(what: str) -> str:
+    if sys.stdin.isatty():
+        raise OpsdocError(f"no {what} given", hint="pass it as an argument or pipe it in")
+    return sys.stdin.read()
+
+
+@app.command("find")
+def find_cmd(
+    query: Annotated[
+        str | None, typer.Argument(help="Error line, symptom or '-' for stdin.")
+    ] = None,
+    roots: Annotated[
+        list[Path], typer.Option("--in", help="Runbooks to search (repeatable).")
+    ] = [],  # noqa: B006
+    limit: Annotated[int, typer.Option("--limit", help="How many hits.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    alert: Annotated[str | None, typer.Option("--alert", help="Alert payload file, or -.")] = None,
+    open_best: Annotated[bool, typer.Option("--open", help="Show the best hit.")] = False,
+    index_path: Annotated[Path | None, typer.Option("--index", help="Index file.")] = None,
+) -> None:
+    """Find the runbook section that answers an error, a symptom or an alert."""
+    folders = roots or [Path.cwd()]
+    for folder in folders:
+        if not folder.exists():
+            raise OpsdocError("no such file or directory", path=str(folder))
+    understood = _understand(query, alert)
+    index = Index(index_path or default_path(folders))
+    try:
+        _refresh(index, folders)
+        hits = search(index, understood, limit=limit)
+    finally:
+        index.close()
+    if as_json:
+        print(json.dumps([_row(h) for h in hits], indent=2, ensure_ascii=False))
+    elif not hits:
+        print(
+            "nothing matches; try other words, or --in the folder that holds your runbooks",
+            file=sys.stderr,
+        )
+    else:
+        _print(hits)
+    if hits and open_best and not as_json:
+        from opsdoc.cli.read_cmds import show_cmd
+
+        render.console.print()
+        show_cmd(target=f"{hits[0].file}#{hits[0].id}", as_json=False, max_size="5MB")
+    raise typer.Exit(0 if hits else EXIT_FAILED)
+
+
+def _understand(query: str | None, alert: str | None) -> Query:
+    if alert is not None:
+        if alert == "-":
+            payload = _read_stdin("alert payload")
+        else:
+            try:
+                payload = Path(alert).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise OpsdocError(f"cannot read the alert: {exc.strerror}", path=alert) from None
+        return from_alert(payload)
+    text = _read_stdin("query") if query in (None, "-") else query
+    return understand(text or "")
+
+
+def _refresh(index: Index, folders: list[Path]) -> None:
+    def warn(message: str) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    first = index.is_empty()
+    with render.progress_when(first, "indexing runbooks") as progress:
+        stats = index.update(folders, parse=parse_for_index, on_file=progress, on_warning=warn)
+    if first and stats.files:
+        render.errors.print(Text(f"indexed {stats.read} runbooks into {index.path}", style="dim"))
+
+
+def _row(hit: Hit) -> dict:
+    return {
+        "file": hit.file,
+        "id": hit.id,
+        "title": hit.title,
+        "kind": hit.kind,
+        "score": hit.score,
+        "why": hit.why,
+        "line": hit.line,
+    }
+
+
+def _print(hits: list[Hit]) -> None:
+    console = render.console
+    for rank, hit in enumerate(hits, 1):
+        head = Text(f"{rank}. ")
+        head.append(hit.title, style="bold")
+        head.append(f"  [{hit.kind}]  ", style="dim")
+        head.append(f"{hit.file}#{hit.id}", style="cyan")
+        head.append(f"  score {hit.score:.1f}", style="dim")
+        console.print(head)
+        for reason in hit.why:
+            line = Text("     ")
+            if reason.startswith("signal "):
+                line.append(reason, style="bold green")
+            else:
+                name, _, found = reason.partition(": ")
+                line.append(f"{name}: ", style="dim")
+                line.append(found, style="green")
+            console.print(line)

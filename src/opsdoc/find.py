@@ -1,0 +1,212 @@
+"""Ranking: from an understood query to the sections that answer it, best first.
+
+A query's prose words go into one bm25 query over every field, weighted so
+a title or symptom match outranks body text. Its exact signals (a
+constraint name, an error code, a quoted message) are phrase queries on
+the title, symptom and signal fields, each adding a boost: a pasted error
+line that a runbook quotes verbatim should win. An alert's runbook_url that
+names a file (and anchor) the index knows wins outright.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from opsdoc.index import COLUMNS, Index
+from opsdoc.query import Query
+from opsdoc.thesaurus import related
+
+# bm25 weights, in COLUMNS order: title, symptoms, signals, labels, body, code.
+WEIGHTS = (10.0, 6.0, 8.0, 2.0, 1.0, 0.5)
+# bm25 of thesaurus words counts this much of the user's own words: more for a
+# prose description, less for a pasted error that carries its own exact signals.
+WEIGHT_RELATED = 0.35
+WEIGHT_RELATED_WITH_SIGNALS = 0.08
+SIGNAL_BOOST = 12.0  # per signal found verbatim in title, symptoms or signals
+SIGNAL_BODY_BOOST = 3.0  # per signal found verbatim only in body or code
+CANDIDATES = 300
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+_MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
+
+
+@dataclass
+class Hit:
+    file: str
+    id: str
+    title: str
+    kind: str
+    score: float
+    why: list[str] = field(default_factory=list)
+    line: int = 0
+
+
+def _phrase(text: str) -> str | None:
+    tokens = _TOKEN.findall(text.lower())
+    return '"' + " ".join(tokens) + '"' if tokens else None
+
+
+def _terms(query: Query) -> list[str]:
+    out: dict[str, None] = {}
+    for word in query.words:
+        for token in _TOKEN.findall(word.lower()):
+            if len(token) > 1:
+                out.setdefault(f'"{token}"', None)
+    for signal in query.signals:
+        phrase = _phrase(signal)
+        if phrase:
+            out.setdefault(phrase, None)
+    return list(out)
+
+
+def search(index: Index, query: Query, *, limit: int = 5) -> list[Hit]:
+    """The best sections for a query, best first; [] when nothing matches."""
+    hits: list[Hit] = []
+    pinned = _by_runbook_url(index, query.runbook_url) if query.runbook_url else None
+    terms = _terms(query)
+    scores: dict[int, float] = {}
+    matched: dict[int, list[str]] = {}
+    if terms:
+        for rowid, rank in _bm25(index, " OR ".join(terms), CANDIDATES):
+            scores[rowid] = -rank
+        weight_related = WEIGHT_RELATED_WITH_SIGNALS if query.signals else WEIGHT_RELATED
+        extra = [
+            t
+            for t in (_phrase(w) for w in related(query.words, query.text))
+            if t and t not in terms
+        ]
+        if extra:
+            for rowid, rank in _bm25(index, " OR ".join(extra), CANDIDATES):
+                scores[rowid] = scores.get(rowid, 0.0) + weight_related * -rank
+        for signal in query.signals:
+            phrase = _phrase(signal)
+            if not phrase:
+                continue
+            strong = _rows(index, f"{{title symptoms signals}} : {phrase}")
+            weak = _rows(index, f"{{labels body code}} : {phrase}") - strong
+            weight = min(len(_TOKEN.findall(signal)), 6) ** 0.5
+            for rowid, boost in [(r, SIGNAL_BOOST) for r in strong] + [
+                (r, SIGNAL_BODY_BOOST) for r in weak
+            ]:
+                scores[rowid] = scores.get(rowid, 0.0) + boost * weight
+                matched.setdefault(rowid, []).append(signal)
+    ranked = sorted(scores.items(), key=lambda item: -item[1])
+    if pinned is not None:
+        ranked = [(pinned, (ranked[0][1] if ranked else 0.0) + 100.0)] + [
+            r for r in ranked if r[0] != pinned
+        ]
+    for rowid, score in ranked[:limit]:
+        hit = _hit(index, rowid, score)
+        if rowid == pinned:
+            hit.why.append(f"runbook_url {query.runbook_url}")
+        hit.why += [f'signal "{s}"' for s in matched.get(rowid, [])]
+        if terms:
+            hit.why += _matched_words(index, rowid, " OR ".join(terms))
+        hits.append(hit)
+    return hits
+
+
+def _bm25(index: Index, expression: str, limit: int) -> list[tuple[int, float]]:
+    weights = ", ".join(str(w) for w in WEIGHTS)
+    return index.db.execute(
+        f"SELECT rowid, bm25(fts, {weights}) AS rank FROM fts WHERE fts MATCH ? "
+        f"ORDER BY rank LIMIT {limit}",
+        (expression,),
+    ).fetchall()
+
+
+def _rows(index: Index, expression: str) -> set[int]:
+    return {
+        r[0] for r in index.db.execute("SELECT rowid FROM fts WHERE fts MATCH ?", (expression,))
+    }
+
+
+def _hit(index: Index, rowid: int, score: float) -> Hit:
+    path, section_id, title, kind, line = index.db.execute(
+        "SELECT path, id, title, kind, line FROM sections WHERE rowid = ?", (rowid,)
+    ).fetchone()
+    return Hit(shown_path(path), section_id, title, kind, round(score, 3), [], line)
+
+
+def _matched_words(index: Index, rowid: int, expression: str) -> list[str]:
+    """The query words a hit matched, by field, from FTS5's own highlighting."""
+    columns = ", ".join(
+        f"highlight(fts, {i}, '{_MARK_OPEN}', '{_MARK_CLOSE}')" for i in range(len(COLUMNS))
+    )
+    row = index.db.execute(
+        f"SELECT {columns} FROM fts WHERE fts MATCH ? AND rowid = ?", (expression, rowid)
+    ).fetchone()
+    if row is None:
+        return []
+    why = []
+    for name, text in zip(COLUMNS, row, strict=True):
+        found = re.findall(f"{_MARK_OPEN}(.*?){_MARK_CLOSE}", text or "")
+        words = list(dict.fromkeys(w.lower() for w in found))
+        if words:
+            why.append(f"{name}: {', '.join(words[:8])}")
+    return why
+
+
+def shown_path(path: str) -> str:
+    """A path as the user would write it: relative to here when it is below here."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith(os.pardir + os.sep + os.pardir) else relative
+
+
+def _by_runbook_url(index: Index, url: str) -> int | None:
+    """The section an alert's runbook_url names, when the index has that file."""
+    parts = urlsplit(url)
+    raw_path = unquote(parts.path or url)
+    components = [c for c in PurePosixPath(raw_path).parts if c not in ("/", "")]
+    if not components:
+        return None
+    best: tuple[int, str] | None = None
+    for path in index.files():
+        name = Path(path).name
+        depth = _shared_tail(name, path, components)
+        if depth and (best is None or depth > best[0]):
+            best = (depth, path)
+    if best is None:
+        return None
+    sections = index.sections_of(best[1])
+    if not sections:
+        return None
+    anchor = parts.fragment
+    if anchor:
+        for section in sections:
+            if section["id"] == anchor or anchor in section["anchors"]:
+                return section["rowid"]
+    return sections[0]["rowid"]
+
+
+def _shared_tail(name: str, path: str, components: list[str]) -> int:
+    """How many trailing URL path components a file stands for (0 = not this file).
+
+    Files copied out of a repository often flatten their path into the name
+    (``owner__repo__docs__x.md``), so both forms count.
+    """
+    last = components[-1]
+    stem = last.rsplit(".", 1)[0]
+    if not (
+        name == last
+        or name.endswith("__" + last)
+        or Path(name).stem == stem
+        or name.endswith("__" + stem + ".md")
+    ):
+        return 0
+    depth = 1
+    flat = name.split("__")
+    folders = Path(path).parts
+    for i in range(2, len(components) + 1):
+        want = components[-i]
+        if (len(flat) >= i and flat[-i] == want) or (len(folders) >= i and folders[-i] == want):
+            depth = i
+        else:
+            break
+    return depth

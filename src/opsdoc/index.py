@@ -1,0 +1,261 @@
+"""The search index: every section of every runbook under some roots, in SQLite FTS5.
+
+One index file per set of roots, in the user's cache dir (or ``--index``).
+Updating it re-reads only files whose content hash changed and drops files
+that are gone; the whole update is one write transaction, so two processes
+indexing at once leave it consistent (the second finds nothing to do).
+Fields are kept apart so ranking can weigh a symptom or an error signal far
+above a word in the body text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from opsdoc.errors import OpsdocError
+from opsdoc.load import DEFAULT_MAX_BYTES, decode, iter_runbook_paths
+from opsdoc.model import Runbook, Section
+
+SCHEMA_VERSION = "1"
+# FTS columns in order; find.py weighs them with bm25 in this order.
+COLUMNS = ("title", "symptoms", "signals", "labels", "body", "code")
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL,
+    title TEXT, error TEXT
+);
+CREATE TABLE IF NOT EXISTS sections (
+    rowid INTEGER PRIMARY KEY, path TEXT NOT NULL, id TEXT NOT NULL, title TEXT NOT NULL,
+    kind TEXT NOT NULL, line INTEGER NOT NULL, anchors TEXT NOT NULL, position INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sections_path ON sections(path);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+    {", ".join(COLUMNS)}, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+"""
+
+
+@dataclass
+class UpdateStats:
+    files: int = 0  # files found under the roots
+    read: int = 0  # files (re)parsed because their content changed
+    unchanged: int = 0
+    removed: int = 0
+    failed: int = 0  # files that could not be read (kept out of the index)
+
+
+def default_path(roots: Sequence[Path]) -> Path:
+    """The cache file for a set of roots: one index per set, stable across runs."""
+    key = "\n".join(sorted(str(Path(r).resolve()) for r in roots))
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return Path(platformdirs.user_cache_dir("opsdoc")) / "index" / f"{digest}.sqlite3"
+
+
+class Index:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise OpsdocError(
+                f"cannot open the index: {exc}",
+                path=str(self.path),
+                hint="pass --index with a writable path",
+            ) from None
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def is_empty(self) -> bool:
+        return self.db.execute("SELECT count(*) FROM files").fetchone()[0] == 0
+
+    # -- updating --------------------------------------------------------------
+
+    def update(
+        self,
+        roots: Sequence[Path],
+        *,
+        parse: Callable[[str, bytes], Runbook],
+        on_file: Callable[[int, int], None] = lambda _i, _n: None,
+        on_warning: Callable[[str], None] = lambda _m: None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> UpdateStats:
+        """Bring the index in line with the files under ``roots``."""
+        paths = [str(p.resolve()) for p in iter_runbook_paths(roots, on_warning=on_warning)]
+        stats = UpdateStats(files=len(paths))
+        scope = [str(Path(r).resolve()) for r in roots]
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            known = {
+                row[0]: row[1:]
+                for row in self.db.execute("SELECT path, sha256, size, mtime FROM files")
+            }
+            for number, path in enumerate(paths, 1):
+                on_file(number, len(paths))
+                self._update_file(path, known.get(path), parse, stats, max_bytes)
+            seen = set(paths)
+            for path in known:
+                if path not in seen and _under(path, scope):
+                    self._forget(path)
+                    stats.removed += 1
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return stats
+
+    def _update_file(
+        self,
+        path: str,
+        known: tuple | None,
+        parse: Callable[[str, bytes], Runbook],
+        stats: UpdateStats,
+        max_bytes: int,
+    ) -> None:
+        try:
+            info = os.stat(path)
+        except OSError:
+            stats.failed += 1
+            return
+        if known and known[1] == info.st_size and known[2] == info.st_mtime:
+            stats.unchanged += 1
+            return
+        try:
+            if info.st_size > max_bytes:
+                raise OpsdocError("too large to index")
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except (OSError, OpsdocError) as exc:
+            self._forget(path)
+            self._record(path, "", info, None, str(exc))
+            stats.failed += 1
+            return
+        digest = hashlib.sha256(data).hexdigest()
+        if known and known[0] == digest:  # touched, not changed
+            self.db.execute(
+                "UPDATE files SET mtime = ?, size = ? WHERE path = ?",
+                (info.st_mtime, info.st_size, path),
+            )
+            stats.unchanged += 1
+            return
+        self._forget(path)
+        try:
+            book = parse(path, data)
+        except OpsdocError as exc:
+            self._record(path, digest, info, None, str(exc))
+            stats.failed += 1
+            return
+        self._record(path, digest, info, book.title, None)
+        for position, section in enumerate(s for s in book.walk() if s.kind != "container"):
+            self._add_section(path, book, section, position)
+        stats.read += 1
+
+    def _record(
+        self, path: str, digest: str, info: os.stat_result, title: str | None, error: str | None
+    ) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
+            (path, digest, info.st_size, info.st_mtime, title, error),
+        )
+
+    def _forget(self, path: str) -> None:
+        rows = [r[0] for r in self.db.execute("SELECT rowid FROM sections WHERE path = ?", (path,))]
+        for rowid in rows:
+            self.db.execute("DELETE FROM fts WHERE rowid = ?", (rowid,))
+        self.db.execute("DELETE FROM sections WHERE path = ?", (path,))
+        self.db.execute("DELETE FROM files WHERE path = ?", (path,))
+
+    def _add_section(self, path: str, book: Runbook, section: Section, position: int) -> None:
+        cursor = self.db.execute(
+            "INSERT INTO sections (path, id, title, kind, line, anchors, position) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                path,
+                section.id,
+                section.title,
+                section.kind,
+                section.line,
+                json.dumps(section.anchors),
+                position,
+            ),
+        )
+        self.db.execute(
+            f"INSERT INTO fts (rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (cursor.lastrowid, *fields(book, section)),
+        )
+
+    # -- reading ---------------------------------------------------------------
+
+    def files(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT path FROM files ORDER BY path")]
+
+    def sections_of(self, path: str) -> list[dict]:
+        rows = self.db.execute(
+            "SELECT rowid, id, title, kind, anchors FROM sections WHERE path = ? ORDER BY position",
+            (path,),
+        )
+        return [
+            {"rowid": r[0], "id": r[1], "title": r[2], "kind": r[3], "anchors": json.loads(r[4])}
+            for r in rows
+        ]
+
+
+def _under(path: str, roots: Iterable[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def split_words(text: str) -> str:
+    """CamelCase and snake_case spelled out, so "KubeProxyDown" is found by "proxy down"."""
+    return " ".join(
+        _CAMEL.sub(" ", w).replace("_", " ") for w in re.findall(r"[A-Za-z0-9_]+", text)
+    )
+
+
+def fields(book: Runbook, section: Section) -> tuple[str, ...]:
+    """The FTS columns of a section, in COLUMNS order."""
+    title = f"{section.title} {split_words(section.title)}"
+    if section.level <= 1 or len(book.sections) == 1:
+        title += f" {book.title} {split_words(book.title)}"
+    title += f" {section.id.replace('-', ' ')}"
+    signals = section.signals + [a.name for a in section.quick_actions]
+    labels: list[str] = []
+    for step in section.steps:
+        labels += [step.title or "", step.group or "", step.option or ""]
+        labels += [s.label or "" for s in step.statements]
+    code = [step.code for step in section.steps] + [
+        s.code for s in section.snippets if s.role != "symptom"
+    ]
+    return (
+        title,
+        "\n".join(section.symptoms),
+        "\n".join(signals + [split_words(s) for s in signals]),
+        "\n".join(x for x in labels if x),
+        section.text,
+        "\n".join(code),
+    )
+
+
+def parse_for_index(path: str, data: bytes) -> Runbook:
+    """Read a file for the index: parsed, not classified (safety is not searched)."""
+    from opsdoc.parse import parse_runbook
+
+    return parse_runbook(decode(data, path))
