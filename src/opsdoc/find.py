@@ -10,26 +10,78 @@ names a file (and anchor) the index knows wins outright.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from opsdoc.index import COLUMNS, Index
+from opsdoc.index import COLUMNS, Index, split_words
 from opsdoc.query import Query
 from opsdoc.thesaurus import related
 
 # bm25 weights, in COLUMNS order: title, symptoms, signals, labels, body, code.
-WEIGHTS = (10.0, 6.0, 8.0, 2.0, 1.0, 0.5)
+# Signals count mostly as exact phrases (below); as loose words they weigh less,
+# or a section quoting a long error sample wins every query that shares a word.
+WEIGHTS = (10.0, 6.0, 3.0, 2.0, 1.0, 0.5)
 # bm25 of thesaurus words counts this much of the user's own words: more for a
 # prose description, less for a pasted error that carries its own exact signals.
 WEIGHT_RELATED = 0.35
 WEIGHT_RELATED_WITH_SIGNALS = 0.08
+IDF_SCALE = 4.0  # ln(N/df) around 4 (a signal in ~2% of sections) keeps SIGNAL_BOOST as is
+COVER_SHARE = 0.25  # a fully covered title gains this share of the query's best score
+COVER_CANDIDATES = 60
+# Title words that name no particular problem, left out of title coverage.
+_TITLE_NOISE = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "to",
+        "for",
+        "and",
+        "or",
+        "with",
+        "when",
+        "is",
+        "are",
+        "be",
+        "not",
+        "no",
+        "my",
+        "your",
+        "how",
+        "do",
+        "i",
+        "what",
+        "why",
+        "can",
+        "cannot",
+        "issue",
+        "issues",
+        "error",
+        "errors",
+        "problem",
+        "problems",
+        "troubleshooting",
+        "fix",
+        "fixing",
+        "scenario",
+        "step",
+        "help",
+    ]
+)
+SIGNAL_TITLE_BOOST = 30.0  # per signal in a section's title: sections named after their error
 SIGNAL_BOOST = 12.0  # per signal found verbatim in title, symptoms or signals
 SIGNAL_BODY_BOOST = 3.0  # per signal found verbatim only in body or code
 CANDIDATES = 300
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+# Addresses say where, not what went wrong: they are not signals.
+_URLISH = re.compile(r"://|^(?:GET|POST|PUT|PATCH|DELETE|HEAD)\s+\"?https?", re.IGNORECASE)
 _MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
 
 
@@ -67,30 +119,40 @@ def search(index: Index, query: Query, *, limit: int = 5) -> list[Hit]:
     hits: list[Hit] = []
     pinned = _by_runbook_url(index, query.runbook_url) if query.runbook_url else None
     terms = _terms(query)
+    total = index.db.execute("SELECT count(*) FROM sections").fetchone()[0] or 1
     scores: dict[int, float] = {}
     matched: dict[int, list[str]] = {}
     if terms:
         for rowid, rank in _bm25(index, " OR ".join(terms), CANDIDATES):
             scores[rowid] = -rank
         weight_related = WEIGHT_RELATED_WITH_SIGNALS if query.signals else WEIGHT_RELATED
-        extra = [
-            t
-            for t in (_phrase(w) for w in related(query.words, query.text))
-            if t and t not in terms
-        ]
-        if extra:
+        for idea in related(query.words, query.text):
+            extra = [t for t in dict.fromkeys(_phrase(w) for w in idea) if t and t not in terms]
+            if not extra:
+                continue
             for rowid, rank in _bm25(index, " OR ".join(extra), CANDIDATES):
                 scores[rowid] = scores.get(rowid, 0.0) + weight_related * -rank
+        ideas = related(query.words, query.text)
+        _cover_titles(index, query, ideas, scores)
         for signal in query.signals:
             phrase = _phrase(signal)
-            if not phrase:
+            if not phrase or _URLISH.search(signal):
                 continue
+            # A title match counts double only for phrases of three words or more:
+            # two common words ("command failed") meet in a title by accident.
+            long_enough = len(_TOKEN.findall(signal)) >= 3
+            titled = _rows(index, f"title : {phrase}") if long_enough else set()
             strong = _rows(index, f"{{title symptoms signals}} : {phrase}")
             weak = _rows(index, f"{{labels body code}} : {phrase}") - strong
-            weight = min(len(_TOKEN.findall(signal)), 6) ** 0.5
-            for rowid, boost in [(r, SIGNAL_BOOST) for r in strong] + [
-                (r, SIGNAL_BODY_BOOST) for r in weak
-            ]:
+            found_in = len(strong | weak)
+            if not found_in:
+                continue
+            # Longer signals say more; so do rarer ones ("x509: certificate has
+            # expired" beats "failed calling webhook", which many sections quote).
+            rarity = math.log(max(total, found_in) / found_in) / IDF_SCALE
+            weight = min(len(_TOKEN.findall(signal)), 6) ** 0.5 * rarity
+            boosts = [(r, SIGNAL_TITLE_BOOST if r in titled else SIGNAL_BOOST) for r in strong]
+            for rowid, boost in boosts + [(r, SIGNAL_BODY_BOOST) for r in weak]:
                 scores[rowid] = scores.get(rowid, 0.0) + boost * weight
                 matched.setdefault(rowid, []).append(signal)
     ranked = sorted(scores.items(), key=lambda item: -item[1])
@@ -107,6 +169,45 @@ def search(index: Index, query: Query, *, limit: int = 5) -> list[Hit]:
             hit.why += _matched_words(index, rowid, " OR ".join(terms))
         hits.append(hit)
     return hits
+
+
+def _cover_titles(
+    index: Index, query: Query, ideas: list[list[str]], scores: dict[int, float]
+) -> None:
+    """Reward candidates whose title the query covers, in its words or related ones.
+
+    A person describes the problem a section's title names; when most of a
+    title's words are covered, that title is likely the answer.
+    """
+    if not scores:
+        return
+    mine = {_stem(w) for w in query.words}
+    near = {_stem(w) for idea in ideas for member in idea for w in _TOKEN.findall(member.lower())}
+    candidates = sorted(scores, key=lambda r: -scores[r])[:COVER_CANDIDATES]
+    scale = scores[candidates[0]] * COVER_SHARE  # relative to this query's best score
+    marks = ",".join("?" * len(candidates))
+    for rowid, title in index.db.execute(
+        f"SELECT rowid, title FROM sections WHERE rowid IN ({marks})", candidates
+    ):
+        words = {
+            _stem(w)
+            for w in _TOKEN.findall(split_words(title).lower())
+            if w not in _TITLE_NOISE and not w.isdigit() and len(w) > 1
+        }
+        if len(words) < 2:
+            continue
+        direct = len(words & mine)
+        covered = direct + 0.7 * len((words - mine) & near)
+        if direct:
+            scores[rowid] += scale * (covered / len(words)) ** 2
+
+
+def _stem(word: str) -> str:
+    word = word.lower()
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
 
 
 def _bm25(index: Index, expression: str, limit: int) -> list[tuple[int, float]]:

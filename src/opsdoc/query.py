@@ -16,11 +16,13 @@ missing word: signals are kept only when they look like names or codes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any, Literal, NamedTuple
 
 from opsdoc.errors import OpsdocError
@@ -57,7 +59,12 @@ class Query:
 # --------------------------------------------------------------------------
 # Word lists
 
-STOP_WORDS = frozenset(
+
+def _set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOP_WORDS = _set(
     """
     a about above after again against all am an and any are as at be because been before
     being below between both but by can could did do does doing during each few for from
@@ -67,17 +74,15 @@ STOP_WORDS = frozenset(
     themselves then there these they this those through to too under until very was we were
     what when where which while who whom why will with would you your yours yourself
     yourselves also via e.g i.e etc please let us s t d ll m re ve y
-    """.split()
+    """
 )
 
 # Words that say nothing about the problem when they appear in a log line.
-NOISE_WORDS = frozenset(
-    "msg lvl ts caller ago traceback stacktrace null none nil www https com org".split()
-)
+NOISE_WORDS = _set("msg lvl ts caller ago traceback stacktrace null none nil www https com org")
 
 # Parts of a CamelCase name that make a two-part name an alert or a state
 # (TargetDown, MemoryError) rather than a product name (GitHub, PostgreSQL).
-STATE_WORDS = frozenset(
+STATE_WORDS = _set(
     """
     down up error errors failed failure failing fail fails high low full missing pressure
     exceeded killed off timeout timeouts unavailable unhealthy crash crashing crashlooping
@@ -88,11 +93,11 @@ STATE_WORDS = frozenset(
     unschedulable overcommit insufficient unbound deny drift skew flapping frozen blocked
     locked corrupt corrupted growing hanging hung stale behind erroring errored terminated oom
     rejected backoff
-    """.split()
+    """
 )
 
 # Kubernetes reasons and states worth matching verbatim wherever they appear.
-K8S_REASONS = frozenset(
+K8S_REASONS = _set(
     """
     CrashLoopBackOff ImagePullBackOff ErrImagePull ErrImageNeverPull OOMKilled Evicted BackOff
     CreateContainerConfigError CreateContainerError InvalidImageName RunContainerError
@@ -102,28 +107,28 @@ K8S_REASONS = frozenset(
     OutOfcpu OutOfmemory OutOfpods DiskPressure MemoryPressure PIDPressure NetworkUnavailable
     ImageInspectError RegistryUnavailable SchedulingDisabled ProvisioningFailed FailedBinding
     ExceededGracePeriod NodeAffinity ContainerCreating PodInitializing
-    """.split()
+    """
 )
 
 # Values of a kubectl STATUS/REASON column that mean all is well.
-HEALTHY_STATES = frozenset(
+HEALTHY_STATES = _set(
     "running completed succeeded ready bound active available normal true established "
-    "healthy synced".split()
+    "healthy synced"
 )
 
-ERRNO_NAMES = frozenset(
+ERRNO_NAMES = _set(
     """
     ECONNREFUSED ECONNRESET ECONNABORTED ETIMEDOUT ENOSPC ENOENT EACCES EPERM EADDRINUSE
     EADDRNOTAVAIL EMFILE ENFILE ENOMEM EPIPE EHOSTUNREACH ENETUNREACH ENOTFOUND EEXIST EROFS
     EBUSY ENOTCONN EDQUOT ESRCH EAGAIN EINTR EINVAL ENOTDIR EISDIR ENOTEMPTY EXDEV ESHUTDOWN
     EPROTO ENOTSUP EOVERFLOW ETXTBSY ESPIPE ENOEXEC ECHILD EDEADLK ELOOP ENAMETOOLONG
-    """.split()
+    """
 )
 
 # SQLSTATE classes (the first two characters of a code), from PostgreSQL's appendix A.
-SQLSTATE_CLASSES = frozenset(
+SQLSTATE_CLASSES = _set(
     "00 01 02 03 08 09 0A 0B 0F 0L 0P 0Z 20 21 22 23 24 25 26 27 28 2B 2D 2F 34 38 39 3B 3D "
-    "3F 40 42 44 53 54 55 57 58 72 F0 HV P0 XX".split()
+    "3F 40 42 44 53 54 55 57 58 72 F0 HV P0 XX"
 )
 
 HTTP_PHRASES = {
@@ -159,28 +164,28 @@ HTTP_PHRASES = {
 }
 
 # Function names that say nothing as the innermost frame of a trace.
-GENERIC_FUNCTIONS = frozenset(
+GENERIC_FUNCTIONS = _set(
     "<module> <anonymous> <init> <clinit> <lambda> main run call wrapper inner invoke apply "
-    "__init__ __call__ lambda anonymous module".split()
+    "__init__ __call__ lambda anonymous module"
 )
 
 RUNBOOK_KEYS = ("runbook_url", "runbook", "runbookurl", "runbook_link", "playbook", "playbook_url")
 ALERTNAME_KEYS = ("alertname", "alert_name", "alert")
 # Alert labels whose values are names worth matching verbatim.
-NAME_LABELS = frozenset(
+NAME_LABELS = _set(
     """
     namespace job service pod container deployment statefulset daemonset job_name cronjob app
     app_kubernetes_io_name component reason queue database datname persistentvolumeclaim
     horizontalpodautoscaler
-    """.split()
+    """
 )
 # PagerDuty custom_details keys whose values are ids or links, not symptoms.
-NOISE_DETAIL_KEYS = frozenset(
+NOISE_DETAIL_KEYS = _set(
     """
     id uuid dedup_key incident_key fingerprint timestamp time created_at updated_at startsat
     endsat starts_at ends_at generatorurl generator_url url href link links num_firing
     num_resolved severity priority status event_action routing_key client client_url
-    """.split()
+    """
 )
 
 # --------------------------------------------------------------------------
@@ -227,8 +232,8 @@ _PREFIX_RE = re.compile(
     )[\s,|>»\-]*""",
     re.X,
 )
-_ERROR_LEVELS = frozenset(
-    "error erro eror err fatal panic critical crit severe alert emergency emerg e f".split()
+_ERROR_LEVELS = _set(
+    "error erro eror err fatal panic critical crit severe alert emergency emerg e f"
 )
 
 _LEAD_RE = re.compile(
@@ -242,13 +247,14 @@ _QUOTED_KEY_RE = re.compile(
 )
 _ESCAPED_NL_RE = re.compile(r"(?:\\r)?\\n(?:\\t)*|\\t")
 _WINPATH_RE = re.compile(r"\b[A-Za-z]:\\")
-_KV_VALUE = r"""(?:"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;}\]]+)"""
+_KV_VALUE = r"""(?:"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;}\]"]+)"""
 _NOISE_KV_RE = re.compile(
     r"(?i)(?<![\w.-])(?:ts|time|timestamp|@timestamp|caller|pid|tid|thread(?:_?id)?|goroutine"
     r"|x-request-id|request[_-]?id|req[_-]?id|trace[_-]?id|span[_-]?id|parent[_-]?id"
     r"|correlation[_-]?id|dd\.trace_id|dd\.span_id|level|lvl|severity|loglevel|line|lineno"
     r"|file|logger_name|hostname)"
     rf"\s*=\s*{_KV_VALUE}"
+    rf"|(?<![\w.-])(?:request|trace|span|correlation)[\s_-]id\s*[:=]\s*{_KV_VALUE}"
 )
 _KEY_ONLY_RE = re.compile(r"(?i)(?<![\w.-])(?:msg|message|err|error|reason|event)\s*=\s*")
 
@@ -281,7 +287,7 @@ _DUR_RE = re.compile(
     r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))*\b"
     r"|(?<![\w.])\d+(?:\.\d+)?\s*(?:milliseconds?|msecs?|seconds?|minutes?|hours?|days?)\b"
 )
-_SIZE_RE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?(?:[KMGTPE]i?B|[KMGTPE]i|[kKMGTPE]|bytes|B)\b")
+_SIZE_RE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?(?:[kKMGTPE]i?B|[KMGTPE]i|[kKMGTPE]|bytes|B)\b")
 _PCT_RE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?%")
 _FRACTION_RE = re.compile(r"(?<![\w.])\d+/\d+\b")
 _PATH_NUM_RE = re.compile(r"(?<=/)\d{3,}(?![\w.])")
@@ -341,6 +347,7 @@ _CLASS_RE = re.compile(
     rf"(?<![\w$.])(?:[a-z_][\w$]*\.)+[A-Z][\w$]*?{_EXC_SUFFIX}\b"
     rf"|(?<![\w$])[A-Z][A-Za-z0-9$]*{_EXC_SUFFIX}\b"
 )
+_K8S_API_REASON_RE = re.compile(r"\bError from server \((\w+)\)")
 # Tokens that may be CamelCase names: an upper-case letter after the first, or a
 # one-word Kubernetes reason.
 _CAMEL_CANDIDATE_RE = re.compile(
@@ -360,15 +367,20 @@ _QUOTED_RE = re.compile(
     r"""|(?<![\w'])'([^'\n]{2,300})'(?![\w'])"""
     r"""|`([^`\n]{2,300})`"""
 )
+_TRIVIAL_QUOTED = _set("stdin stdout stderr true false main default")
 _KEY_AFTER_RE = re.compile(r"""\s*[:=]\s*(?:["'{\[\d-]|true\b|false\b|null\b)""")
 _CORE_PREFIX_RE = re.compile(
+    # kubectl's "Error from server (NotFound): ..." names its reason in parentheses.
     rf"(?:(?<![\w.])(?:ERROR|FATAL|PANIC|[Pp]anic|Error|error|fatal|Exception|exception)"
+    rf"(?:\s+from\s+server\s+\([A-Za-z]+\))?"
     rf"|(?<![\w$.])(?:[A-Za-z_][\w$]*\.)*[A-Z][\w$]*{_EXC_SUFFIX})\s*:\s+"
 )
 _GENERIC_LEAD_RE = re.compile(
     r"(?i)\s*(?:runtime error|fatal error|error|exception|internal error|unhandled exception"
     r"|uncaught exception|panic)\s*:\s*"
 )
+_CHAIN_RE = re.compile(r"(?<=[\w)\]\"'])\s?:\s+(?=[A-Za-z])")
+MAX_CHAIN_SEGMENTS = 8
 _CORE_CUT_RE = re.compile(r"""[:"'`(\[{<=;,|]|\.(?:\s|$)|\s-\s|\.\.\.|\\""")
 _CAMEL_PART_RE = re.compile(r"[A-Z]{2,}(?=[A-Z][a-z]{2})|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _WORD_RE = re.compile(r"[^\W_]+")
@@ -376,9 +388,13 @@ _WORD_RE = re.compile(r"[^\W_]+")
 # How much a line of a long paste says: words found with str.find on the lowercased
 # text (a regular expression over a megabyte is several times slower).
 _SCORE_WORDS = (
-    *"error exception fatal panic fail refused denied timeout cannot can't unable killed oom "
-    "invalid violat unavailable forbidden unauthori exceeded sqlstate crashloop backoff "
-    "back-off evicted corrupt deadlock unreachable terminated rejected traceback".split(),
+    *sorted(
+        _set(
+            "error exception fatal panic fail refused denied timeout cannot can't unable killed "
+            "oom invalid violat unavailable forbidden unauthori exceeded sqlstate crashloop "
+            "backoff back-off evicted corrupt deadlock unreachable terminated rejected traceback"
+        )
+    ),
     "timed out",
     "not found",
     "no such",
@@ -453,17 +469,17 @@ def _pod_sub(match: re.Match[str]) -> str:
     pod_suffix = len(last) == 5 and set(last) <= _K8S_ALPHABET
     if pod_suffix and len(parts) >= 3 and rs_hash(parts[-2]):
         return "-".join(parts[:-2])
-    if pod_suffix and any(c.isdigit() for c in last) or len(last) > 5 and rs_hash(last):
+    if (pod_suffix and any(c.isdigit() for c in last)) or (len(last) > 5 and rs_hash(last)):
         return "-".join(parts[:-1])
     return token
 
 
 def _ip_sub(match: re.Match[str]) -> str:
     text = match.group(0)
-    if ":" in text and "." not in text and "::" not in text:
-        # An IPv6 address has hex letters or '::'; plain 12:34:56 is a time or a counter.
-        if not any(c in "abcdefABCDEF" for c in text):
-            return text
+    # An IPv6 address has hex letters or '::'; plain 12:34:56 is a time or a counter.
+    ipv6 = ":" in text and "." not in text
+    if ipv6 and "::" not in text and not any(c in "abcdefABCDEF" for c in text):
+        return text
     return "<ip>"
 
 
@@ -537,19 +553,23 @@ def _core_phrase(text: str, start: int, protect: list[tuple[int, int]]) -> str |
             break
         start = m.end()
     end = min(len(text), start + 400)
-    cut = _CORE_CUT_RE.search(text, start, end)
-    if cut:
-        end = cut.start()
     for noise in _NOISE_FIND_RE.finditer(text, start, end):
         if noise.group(0).strip() and not _inside(noise.start(), protect):
             end = noise.start()
             break
-    words = text[start:end].split()[:MAX_CORE_WORDS]
-    phrase = " ".join(words).strip(" .,;:!?-")
+    # The first clause that says something: "sorry, too many clients" reads past
+    # the comma, "duplicate key value violates unique constraint" stops at its quote.
+    for cut in (*(m.start() for m in _CORE_CUT_RE.finditer(text, start, end)), end):
+        phrase = _clause(text[start:cut])
+        if phrase:
+            return phrase
+    return None
+
+
+def _clause(text: str) -> str | None:
+    phrase = " ".join(text.split()[:MAX_CORE_WORDS]).strip(" .,;:!?-\"'`([{")
     content = [w for w in _WORD_RE.findall(phrase.lower()) if w not in STOP_WORDS and w.isalpha()]
-    if len(content) < 2:
-        return None
-    return phrase
+    return phrase if len(content) >= 2 else None
 
 
 # --------------------------------------------------------------------------
@@ -582,7 +602,8 @@ def _strip_prefix(line: str) -> tuple[str, str | None, bool]:
         )
         if found:
             level = found.lower()
-            core = level in _ERROR_LEVELS and ":" in line[m.start(0) : m.end(0)]
+            token = line[m.start(0) : m.end(0)].rstrip(" \t,|>»-")
+            core = level in _ERROR_LEVELS and token.endswith(":")
         elif m.group("prog"):
             prog = m.group("prog")
         pos = m.end()
@@ -652,6 +673,9 @@ def _signals(
         _codes(text, core_from_start, found, protect)
     for m in _CLASS_RE.finditer(text):
         found.append((m.start(), m.group(0)))
+    if "server (" in text:
+        for m in _K8S_API_REASON_RE.finditer(text):
+            found.append((m.start(1), m.group(1)))
     for m in _CAMEL_CANDIDATE_RE.finditer(text):
         if _is_camel_signal(m.group(0)):
             found.append((m.start(), m.group(0)))
@@ -676,6 +700,12 @@ def _signals(
 
     starts = [0] if core_from_start else []
     starts += [m.end() for m in _CORE_PREFIX_RE.finditer(text)]
+    if starts:
+        # An error chain ("failed calling webhook: ...: x509: certificate has
+        # expired ...", "dial tcp ...: connect: connection refused"): its later
+        # segments are the specific causes, so each is a core phrase too.
+        chain = [m.end() for m in _CHAIN_RE.finditer(text, starts[0])]
+        starts += [c for c in chain[:MAX_CHAIN_SEGMENTS] if c not in starts]
     for start in starts:
         phrase = _core_phrase(text, start, protect)
         if phrase:
@@ -730,8 +760,11 @@ def _quoted_signal(text: str, m: re.Match[str], protect: list[tuple[int, int]]) 
     before = text[max(0, m.start() - 2) : m.start()]
     if " " not in content and ("=" in before or before.endswith(": ") or before.endswith(":")):
         return None  # a one-word field value: names in it are caught by their shape
-    if content.lower() in STOP_WORDS or content.lower() in NOISE_WORDS:
+    low = content.lower()
+    if low in STOP_WORDS or low in NOISE_WORDS or low in _TRIVIAL_QUOTED or len(content) < 3:
         return None
+    if re.fullmatch(r"v?\d+(?:[.\w-]*)", content):
+        return None  # a version
     if len(content) <= MAX_SIGNAL_CHARS and not _NOISE_FIND_RE.search(content):
         return content
     return _core_phrase(content, 0, [])
@@ -825,18 +858,17 @@ def _prepare(lines: list[str], text: str) -> tuple[list[_Logical], list[str]]:
     table: _Table | None = None
 
     for index, line in enumerate(lines):
-        stripped = line.strip()
         if table is not None:
-            if stripped and not table.ends_at(line):
+            if line and not line.isspace() and not table.ends_at(line):
                 table.add(index, line)
                 continue
             out.extend(table.rows())
             table = None
-        if not stripped:
+        if not line or line.isspace():
             after_py_frame = False
             continue
         if line[0].isspace() or line[0] in _TRACE_LEADS or go_mode or after_py_frame:
-            kind, name = _trace_line(line, stripped, after_py_frame, go_mode)
+            kind, name = _trace_line(line, line.strip(), after_py_frame, go_mode)
             after_py_frame = kind == "py"
             if kind != "at":
                 at_block = False
@@ -855,10 +887,10 @@ def _prepare(lines: list[str], text: str) -> tuple[list[_Logical], list[str]]:
                 continue
         else:
             at_block = False
-        header = _Table.header(line)
-        if header is not None:
-            table = header
-            continue
+        if "NAME" in line or "REASON" in line or "Reason" in line:
+            table = _Table.header(line)
+            if table is not None:
+                continue
         out.append(_Logical(index, line))
     if table is not None:
         out.extend(table.rows())
@@ -908,8 +940,6 @@ class _Table:
 
     @classmethod
     def header(cls, line: str) -> _Table | None:
-        if "NAME" not in line and "REASON" not in line and "Reason" not in line:
-            return None
         columns = [(m.group(0).upper(), m.start()) for m in re.finditer(r"\S+(?: \S+)*", line)]
         names = [name for name, _ in columns]
         if not all(re.fullmatch(r"[A-Z][A-Z ()-]*", n) for n in names) or len(names) < 2:
@@ -997,10 +1027,9 @@ def _ranked(items: list[_Logical]) -> list[_Logical]:
     tens of thousands of lines, and a Python call per line costs more than
     the regular expressions.
     """
-    joined = "\n".join(item.text for item in items)
-    starts = [0]
-    for item in items:
-        starts.append(starts[-1] + len(item.text) + 1)
+    texts = [item.text for item in items]
+    joined = "\n".join(texts)
+    starts = list(accumulate(map((1).__add__, map(len, texts)), initial=0))
     scores = [3 * len(item.extra) for item in items]
     low = joined.lower()
     for word in _SCORE_WORDS:
@@ -1194,9 +1223,9 @@ def _alert_kind(obj: Any) -> str | None:
     if isinstance(_dict(obj.get("event")).get("data"), dict):
         return "pagerduty"
     messages = obj.get("messages")
-    if isinstance(messages, list) and messages and isinstance(messages[0], dict):
-        if isinstance(messages[0].get("incident"), dict):
-            return "pagerduty"
+    first = messages[0] if isinstance(messages, list) and messages else None
+    if isinstance(first, dict) and isinstance(first.get("incident"), dict):
+        return "pagerduty"
     return None
 
 
@@ -1303,11 +1332,11 @@ def _from_alertmanager(obj: Any) -> Query:
                 signal = _label_signal(key, _str(value))
                 if signal:
                     label_signals.append(signal)
-    for annotations in annotation_sets:
+    for annotation in annotation_sets:
         for key in ("summary", "message", "description"):
-            texts.append(_str(annotations.get(key)))
+            texts.append(_str(annotation.get(key)))
     for source in annotation_sets + label_sets:
-        for key in RUNBOOK_KEYS + ("runbookURL", "runbookUrl"):
+        for key in (*RUNBOOK_KEYS, "runbookURL", "runbookUrl"):
             value = _str(source.get(key))
             if value and runbook_url is None:
                 runbook_url = value
@@ -1338,10 +1367,8 @@ def _from_pagerduty(obj: dict[str, Any]) -> Query:
         summary = _str(incident.get("title")) or _str(incident.get("summary"))
         source_name = _str(_dict(incident.get("service")).get("name"))
     if isinstance(details, str) and details.strip()[:1] in ("{", "["):
-        try:
+        with contextlib.suppress(ValueError):
             details = json.loads(details)
-        except ValueError:
-            pass
 
     names: list[str] = []
     label_signals: list[str] = []

@@ -184,7 +184,7 @@ GROUPS: tuple[tuple[str, ...], ...] = (
         "signing key",
         "api key",
     ),
-    ("leak", "leaked", "exposed", "compromised", "stolen", "breach", "rotate", "rotation"),
+    ("leak", "leaked", "exposed", "compromised", "stolen", "breach"),
     ("user", "users", "customer", "customers", "tenant", "tenants", "account", "club", "merchant"),
     (
         "setup",
@@ -295,8 +295,12 @@ def _by_word() -> dict[str, tuple[int, ...]]:
     return {k: tuple(v) for k, v in index.items()}
 
 
-def related(words: list[str], text: str = "") -> list[str]:
-    """Words and phrases related to the query's, not already in it, in a stable order."""
+def related(words: list[str], text: str = "") -> list[list[str]]:
+    """For each idea the query mentions, the other words for it (one list per idea).
+
+    Kept per idea so the ranking can count an idea once: a section that says
+    "credentials", "secrets" and "passwords" has not matched three things.
+    """
     table = _by_word()
     stems = [_stem(w) for w in (w.lower() for w in words) if w]
     keys = set(stems)
@@ -306,11 +310,13 @@ def related(words: list[str], text: str = "") -> list[str]:
         if key in keys or (" " in key and f" {key} " in f" {flat} "):
             for number in numbers:
                 groups.setdefault(number, None)
-    have = set(stems)
-    out: dict[str, None] = {}
+    out: list[list[str]] = []
     for number in groups:
-        for member in GROUPS[number]:
-            member_key = " ".join(_stem(w) for w in _WORD.findall(member.lower()))
-            if member_key and member_key not in have:
-                out.setdefault(member, None)
-    return list(out)
+        members = [
+            m
+            for m in GROUPS[number]
+            if " ".join(_stem(w) for w in _WORD.findall(m.lower())) not in keys
+        ]
+        if members:
+            out.append(members)
+    return out
