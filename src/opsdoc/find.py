@@ -79,6 +79,9 @@ SIGNAL_TITLE_BOOST = 30.0  # per signal in a section's title: sections named aft
 SIGNAL_BOOST = 12.0  # per signal found verbatim in title, symptoms or signals
 SIGNAL_BODY_BOOST = 3.0  # per signal found verbatim only in body or code
 CANDIDATES = 300
+# Words in more sections than this are not scored (see _selective).
+DF_FLOOR = 2000
+DF_SHARE = 0.05
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 # Addresses say where, not what went wrong: they are not signals.
 _URLISH = re.compile(r"://|^(?:GET|POST|PUT|PATCH|DELETE|HEAD)\s+\"?https?", re.IGNORECASE)
@@ -123,11 +126,12 @@ def search(index: Index, query: Query, *, limit: int = 5) -> list[Hit]:
     scores: dict[int, float] = {}
     matched: dict[int, list[str]] = {}
     if terms:
-        for rowid, rank in _bm25(index, " OR ".join(terms), CANDIDATES):
+        for rowid, rank in _bm25(index, " OR ".join(_selective(index, terms)), CANDIDATES):
             scores[rowid] = -rank
         weight_related = WEIGHT_RELATED_WITH_SIGNALS if query.signals else WEIGHT_RELATED
         for idea in related(query.words, query.text):
             extra = [t for t in dict.fromkeys(_phrase(w) for w in idea) if t and t not in terms]
+            extra = _selective(index, extra) if extra else extra
             if not extra:
                 continue
             for rowid, rank in _bm25(index, " OR ".join(extra), CANDIDATES):
@@ -208,6 +212,24 @@ def _stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
     return word
+
+
+def _selective(index: Index, terms: list[str]) -> list[str]:
+    """The terms worth scoring: words in a large share of a big index are left out.
+
+    bm25 gives such words little weight, yet FTS5 must score every row that
+    holds them; on a small index nothing is left out.
+    """
+    total = index.section_count()
+    ceiling = max(DF_FLOOR, DF_SHARE * total)
+    if total <= ceiling:
+        return terms
+    single = [t.strip('"') for t in terms if " " not in t]
+    frequency = index.doc_frequency(single)
+    kept = [t for t in terms if " " in t or frequency.get(t.strip('"'), 0) <= ceiling]
+    if not kept:  # keep the rarest few rather than nothing
+        kept = sorted(terms, key=lambda t: frequency.get(t.strip('"'), 0))[:3]
+    return kept
 
 
 def _bm25(index: Index, expression: str, limit: int) -> list[tuple[int, float]]:

@@ -26,6 +26,7 @@ from opsdoc.load import DEFAULT_MAX_BYTES, decode, iter_runbook_paths
 from opsdoc.model import Runbook, Section
 
 SCHEMA_VERSION = "1"
+TOKENIZER = "porter unicode61 remove_diacritics 2"
 # FTS columns in order; find.py weighs them with bm25 in this order.
 COLUMNS = ("title", "symptoms", "signals", "labels", "body", "code")
 
@@ -41,7 +42,7 @@ CREATE TABLE IF NOT EXISTS sections (
 );
 CREATE INDEX IF NOT EXISTS sections_path ON sections(path);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-    {", ".join(COLUMNS)}, tokenize = 'porter unicode61 remove_diacritics 2'
+    {", ".join(COLUMNS)}, tokenize = '{TOKENIZER}'
 );
 """
 
@@ -78,9 +79,43 @@ class Index:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        # Document frequencies come from FTS5's own vocabulary; a scratch table
+        # with the same tokenizer turns query words into the stems it stores.
+        self.db.executescript(f"""
+            CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, fts, 'row');
+            CREATE VIRTUAL TABLE IF NOT EXISTS temp.stemmer USING fts5(t, tokenize = '{TOKENIZER}');
+            CREATE VIRTUAL TABLE IF NOT EXISTS temp.stems
+                USING fts5vocab(temp, stemmer, 'instance');
+        """)
+        self._df: dict[str, int] = {}
+        self._count: int | None = None
 
     def close(self) -> None:
         self.db.close()
+
+    def section_count(self) -> int:
+        if self._count is None:
+            self._count = self.db.execute("SELECT count(*) FROM sections").fetchone()[0]
+        return self._count
+
+    def doc_frequency(self, words: Sequence[str]) -> dict[str, int]:
+        """How many sections contain each word (as FTS5 stems it); cached until an update."""
+        missing = [w for w in dict.fromkeys(words) if w not in self._df]
+        if missing:
+            self.db.execute("DELETE FROM temp.stemmer")
+            self.db.executemany(
+                "INSERT INTO temp.stemmer (rowid, t) VALUES (?, ?)", list(enumerate(missing))
+            )
+            stems = dict(self.db.execute("SELECT doc, term FROM temp.stems"))
+            for number, word in enumerate(missing):
+                stem = stems.get(number)
+                row = (
+                    self.db.execute("SELECT doc FROM temp.vocab WHERE term = ?", (stem,)).fetchone()
+                    if stem
+                    else None
+                )
+                self._df[word] = row[0] if row else 0
+        return {w: self._df[w] for w in words}
 
     def is_empty(self) -> bool:
         return self.db.execute("SELECT count(*) FROM files").fetchone()[0] == 0
@@ -97,9 +132,12 @@ class Index:
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> UpdateStats:
         """Bring the index in line with the files under ``roots``."""
-        paths = [str(p.resolve()) for p in iter_runbook_paths(roots, on_warning=on_warning)]
+        # Roots are made absolute once; paths built from them need no resolving
+        # (a realpath per file costs a syscall per path component).
+        absolute = [Path(os.path.abspath(r)) for r in roots]
+        paths = [str(p) for p in iter_runbook_paths(absolute, on_warning=on_warning)]
         stats = UpdateStats(files=len(paths))
-        scope = [str(Path(r).resolve()) for r in roots]
+        scope = [str(r) for r in absolute]
         self.db.execute("BEGIN IMMEDIATE")
         try:
             known = {
@@ -115,6 +153,8 @@ class Index:
                     self._forget(path)
                     stats.removed += 1
             self.db.execute("COMMIT")
+            self._df.clear()
+            self._count = None
         except BaseException:
             self.db.execute("ROLLBACK")
             raise

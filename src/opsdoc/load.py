@@ -166,11 +166,13 @@ def iter_runbook_paths(
 
 
 def _walk(root: Path, on_warning: Callable[[str], None]) -> Iterator[Path]:
+    # Strings inside the walk, a Path only for what is yielded: a big tree of
+    # runbooks is walked on every `opsdoc find`, and Path objects add up.
     seen: set[tuple[int, int]] = set()
 
-    def visit(directory: Path) -> Iterator[Path]:
+    def visit(directory: str) -> Iterator[Path]:
         try:
-            info = directory.stat()
+            info = os.stat(directory)
         except OSError as exc:
             on_warning(f"{directory}: skipped ({exc.strerror or exc})")
             return
@@ -185,29 +187,29 @@ def _walk(root: Path, on_warning: Callable[[str], None]) -> Iterator[Path]:
             on_warning(f"{directory}: skipped ({exc.strerror or exc})")
             return
         for entry in entries:
-            entry_path = Path(entry.path)
             try:
                 is_dir = entry.is_dir()
                 is_file = entry.is_file()
             except OSError as exc:
-                on_warning(f"{entry_path}: skipped ({exc.strerror or exc})")
+                on_warning(f"{entry.path}: skipped ({exc.strerror or exc})")
                 continue
-            if entry.is_symlink() and not (is_dir or is_file):
-                try:
-                    os.stat(entry_path)
-                except OSError as exc:
-                    reason = "symlink loop" if exc.errno == 40 else "broken symlink"
-                    on_warning(f"{entry_path}: skipped, {reason}")
+            if not (is_dir or is_file):
+                if entry.is_symlink():
+                    try:
+                        os.stat(entry.path)
+                    except OSError as exc:
+                        reason = "symlink loop" if exc.errno == 40 else "broken symlink"
+                        on_warning(f"{entry.path}: skipped, {reason}")
                 continue
             if is_dir:
                 if entry.name in SKIP_DIRS or entry.name.startswith("."):
                     continue
-                yield from visit(entry_path)
-            elif is_file:
-                suffix = entry_path.suffix.lower()
-                if suffix in MARKDOWN_SUFFIXES or (
-                    suffix in MAYBE_MARKDOWN_SUFFIXES and looks_like_markdown(entry_path)
-                ):
-                    yield entry_path
+                yield from visit(entry.path)
+                continue
+            suffix = os.path.splitext(entry.name)[1].lower()
+            if suffix in MARKDOWN_SUFFIXES or (
+                suffix in MAYBE_MARKDOWN_SUFFIXES and looks_like_markdown(Path(entry.path))
+            ):
+                yield Path(entry.path)
 
-    yield from visit(root)
+    yield from visit(str(root))
