@@ -24,9 +24,10 @@ from pathlib import Path
 
 import yaml
 
+from opsdoc.alerts import from_alert
 from opsdoc.find import search
 from opsdoc.index import Index, parse_for_index
-from opsdoc.query import from_alert, understand
+from opsdoc.query import understand
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -10,12 +10,13 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from opsdoc.alerts import from_alert
 from opsdoc.cli import render
 from opsdoc.cli.app import app
 from opsdoc.errors import EXIT_FAILED, OpsdocError
 from opsdoc.find import Hit, search
 from opsdoc.index import Index, default_path, parse_for_index
-from opsdoc.query import Query, from_alert, understand
+from opsdoc.query import Query, understand
 
 
 def _read_stdin(what: str) -> str:
