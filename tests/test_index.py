@@ -116,3 +116,17 @@ def test_two_processes_indexing_at_once_leave_a_consistent_index(tmp_path) -> No
     alone.update([root], parse=parse_for_index)
     alone.close()
     assert counts == sections_by_file(tmp_path / "alone.sqlite3")
+
+
+def test_find_never_echoes_a_pasted_token(tmp_path) -> None:
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXZhbHVl"
+    result = run_opsdoc(
+        "find",
+        "--in",
+        str(SEEDS),
+        "--index",
+        str(tmp_path / "idx.sqlite3"),
+        f'curl -H "Authorization: Bearer {token}" returned 401 Unauthorized',
+    )
+    assert result.returncode == 0, result.stderr
+    assert token not in result.stdout + result.stderr

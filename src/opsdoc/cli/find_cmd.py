@@ -16,7 +16,10 @@ from opsdoc.cli.app import app
 from opsdoc.errors import EXIT_FAILED, OpsdocError
 from opsdoc.find import Hit, search
 from opsdoc.index import Index, default_path, parse_for_index
+from opsdoc.mask import Masker
 from opsdoc.query import Query, understand
+
+_MASKER = Masker()
 
 
 def _read_stdin(what: str) -> str:
@@ -100,9 +103,14 @@ def _row(hit: Hit) -> dict:
         "title": hit.title,
         "kind": hit.kind,
         "score": hit.score,
-        "why": hit.why,
+        "why": _masked(hit.why),
         "line": hit.line,
     }
+
+
+def _masked(why: list[str]) -> list[str]:
+    """A pasted log may hold a token; what find echoes back goes through the masker."""
+    return [_MASKER.mask(reason) for reason in why]
 
 
 def _print(hits: list[Hit]) -> None:
@@ -114,7 +122,7 @@ def _print(hits: list[Hit]) -> None:
         head.append(f"{hit.file}#{hit.id}", style="cyan")
         head.append(f"  score {hit.score:.1f}", style="dim")
         console.print(head)
-        for reason in hit.why:
+        for reason in _masked(hit.why):
             line = Text("     ")
             if reason.startswith("signal "):
                 line.append(reason, style="bold green")
