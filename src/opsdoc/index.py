@@ -22,7 +22,7 @@ from pathlib import Path
 import platformdirs
 
 from opsdoc.errors import OpsdocError
-from opsdoc.load import DEFAULT_MAX_BYTES, decode, iter_runbook_paths
+from opsdoc.load import DEFAULT_MAX_BYTES, decode, iter_runbook_files
 from opsdoc.model import Runbook, Section
 
 SCHEMA_VERSION = "1"
@@ -134,19 +134,28 @@ class Index:
         """Bring the index in line with the files under ``roots``."""
         # Roots are made absolute once; paths built from them need no resolving
         # (a realpath per file costs a syscall per path component).
-        absolute = [Path(os.path.abspath(r)) for r in roots]
-        paths = [str(p) for p in iter_runbook_paths(absolute, on_warning=on_warning)]
+        scope = [os.path.abspath(r) for r in roots]
+        paths = list(iter_runbook_files(scope, on_warning=on_warning, ordered=False))
         stats = UpdateStats(files=len(paths))
-        scope = [str(r) for r in absolute]
         self.db.execute("BEGIN IMMEDIATE")
         try:
             known = {
                 row[0]: row[1:]
                 for row in self.db.execute("SELECT path, sha256, size, mtime FROM files")
             }
+            total = len(paths)
             for number, path in enumerate(paths, 1):
-                on_file(number, len(paths))
-                self._update_file(path, known.get(path), parse, stats, max_bytes)
+                on_file(number, total)
+                before = known.get(path)
+                if before is not None:  # the common case, kept cheap: one stat, no call
+                    try:
+                        info = os.stat(path)
+                    except OSError:
+                        info = None
+                    if info and before[1] == info.st_size and before[2] == info.st_mtime:
+                        stats.unchanged += 1
+                        continue
+                self._update_file(path, before, parse, stats, max_bytes)
             seen = set(paths)
             for path in known:
                 if path not in seen and _under(path, scope):
