@@ -27,6 +27,7 @@ from opsdoc.model import Runbook, Section
 
 SCHEMA_VERSION = "1"
 TOKENIZER = "porter unicode61 remove_diacritics 2"
+BIG_UPDATE = 200  # files re-read in one update beyond which the log is checkpointed
 # FTS columns in order; find.py weighs them with bm25 in this order.
 COLUMNS = ("title", "symptoms", "signals", "labels", "body", "code")
 
@@ -164,6 +165,10 @@ class Index:
             self.db.execute("COMMIT")
             self._df.clear()
             self._count = None
+            if stats.read > BIG_UPDATE:
+                # A big build leaves a big write-ahead log; fold it in now rather
+                # than making the next small update pay for it.
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
