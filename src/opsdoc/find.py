@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from opsdoc.index import COLUMNS, Index, split_words
+from opsdoc.parse.words import light_stem
 from opsdoc.query import Query
 from opsdoc.thesaurus import related
 
@@ -185,8 +186,10 @@ def _cover_titles(
     """
     if not scores:
         return
-    mine = {_stem(w) for w in query.words}
-    near = {_stem(w) for idea in ideas for member in idea for w in _TOKEN.findall(member.lower())}
+    mine = {light_stem(w) for w in query.words}
+    near = {
+        light_stem(w) for idea in ideas for member in idea for w in _TOKEN.findall(member.lower())
+    }
     candidates = sorted(scores, key=lambda r: -scores[r])[:COVER_CANDIDATES]
     scale = scores[candidates[0]] * COVER_SHARE  # relative to this query's best score
     marks = ",".join("?" * len(candidates))
@@ -194,7 +197,7 @@ def _cover_titles(
         f"SELECT rowid, title FROM sections WHERE rowid IN ({marks})", candidates
     ):
         words = {
-            _stem(w)
+            light_stem(w)
             for w in _TOKEN.findall(split_words(title).lower())
             if w not in _TITLE_NOISE and not w.isdigit() and len(w) > 1
         }
@@ -204,14 +207,6 @@ def _cover_titles(
         covered = direct + 0.7 * len((words - mine) & near)
         if direct:
             scores[rowid] += scale * (covered / len(words)) ** 2
-
-
-def _stem(word: str) -> str:
-    word = word.lower()
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
 
 
 def _selective(index: Index, terms: list[str]) -> list[str]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from opsdoc.parse.words import light_stem
+
 GROUPS: tuple[tuple[str, ...], ...] = (
     # state of work
     (
@@ -277,20 +279,13 @@ GROUPS: tuple[tuple[str, ...], ...] = (
 _WORD = re.compile(r"[a-z0-9]+")
 
 
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
-
-
 @lru_cache(maxsize=1)
 def _by_word() -> dict[str, tuple[int, ...]]:
     """Each single-word member's stem, and the key phrase of each multi-word one, to groups."""
     index: dict[str, list[int]] = {}
     for number, group in enumerate(GROUPS):
         for member in group:
-            key = " ".join(_stem(w) for w in _WORD.findall(member.lower()))
+            key = " ".join(light_stem(w) for w in _WORD.findall(member.lower()))
             index.setdefault(key, []).append(number)
     return {k: tuple(v) for k, v in index.items()}
 
@@ -302,9 +297,9 @@ def related(words: list[str], text: str = "") -> list[list[str]]:
     "credentials", "secrets" and "passwords" has not matched three things.
     """
     table = _by_word()
-    stems = [_stem(w) for w in (w.lower() for w in words) if w]
+    stems = [light_stem(w) for w in (w.lower() for w in words) if w]
     keys = set(stems)
-    flat = " ".join(_stem(w) for w in _WORD.findall(text.lower()))
+    flat = " ".join(light_stem(w) for w in _WORD.findall(text.lower()))
     groups: dict[int, None] = {}
     for key, numbers in table.items():
         if key in keys or (" " in key and f" {key} " in f" {flat} "):
@@ -315,7 +310,7 @@ def related(words: list[str], text: str = "") -> list[list[str]]:
         members = [
             m
             for m in GROUPS[number]
-            if " ".join(_stem(w) for w in _WORD.findall(m.lower())) not in keys
+            if " ".join(light_stem(w) for w in _WORD.findall(m.lower())) not in keys
         ]
         if members:
             out.append(members)

@@ -90,7 +90,7 @@ def _refresh(index: Index, folders: list[Path]) -> None:
         print(f"warning: {message}", file=sys.stderr)
 
     first = index.is_empty()
-    with render.progress_when(first, "indexing runbooks") as progress:
+    with render.progress("indexing runbooks", wanted=first) as progress:
         stats = index.update(folders, parse=parse_for_index, on_file=progress, on_warning=warn)
     if first and stats.files:
         render.errors.print(Text(f"indexed {stats.read} runbooks into {index.path}", style="dim"))

@@ -51,9 +51,9 @@ def list_cmd(
     failed = False
     files = list(iter_runbook_paths(paths, on_warning=_warn))
     limit = _max_bytes(max_size)
-    with render.progress(len(files), "reading runbooks") as advance:
-        for path in files:
-            advance()
+    with render.progress("reading runbooks") as step:
+        for number, path in enumerate(files, 1):
+            step(number, len(files))
             try:
                 book = read_runbook(path, max_bytes=limit)
             except OpsdocError as exc:

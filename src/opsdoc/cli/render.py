@@ -33,32 +33,15 @@ errors = Console(stderr=True, highlight=False)
 PROGRESS_AFTER = 200
 
 
-@contextmanager
-def progress(total: int, what: str) -> Iterator[Callable[[], None]]:
-    """A transient progress bar on stderr when there is enough work to wait for."""
-    if total < PROGRESS_AFTER or not errors.is_terminal:
-        yield lambda: None
-        return
-    with Progress(
-        TextColumn(what),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=errors,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(what, total=total)
-        yield lambda: bar.advance(task)
-
-
 SAFETY_STYLE = {"read": "green", "write": "yellow", "destructive": "bold red"}
 PHASE_STYLE = {"diagnose": "cyan", "act": "magenta", "verify": "blue"}
 LEXER = {"bash": "bash", "sql": "sql", "python": "python", "powershell": "powershell"}
 
 
 @contextmanager
-def progress_when(wanted: bool, what: str) -> Iterator[Callable[[int, int], None]]:
-    """A bar fed with (done, total) that shows only when asked and the total is large."""
+def progress(what: str, *, wanted: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """A transient bar on stderr, fed with (done, total); it shows only when wanted,
+    on a terminal, and once the total is large enough to wait for."""
     state: dict[str, Any] = {}
 
     def step(done: int, total: int) -> None:

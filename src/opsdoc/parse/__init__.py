@@ -251,11 +251,7 @@ def _stems(text: str) -> set[str]:
     for word in re.findall(r"[a-z0-9]+", words.words_key(text)):
         if word in {"the", "a", "an", "is", "are", "on", "in", "of", "to", "for", "and", "or"}:
             continue
-        for suffix in ("ies", "es", "s", "ing", "ed"):
-            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-                word = word[: -len(suffix)]
-                break
-        out.add(word)
+        out.add(words.light_stem(word))
     return out
 
 

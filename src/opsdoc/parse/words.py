@@ -260,3 +260,13 @@ class Slugger:
         if base not in self.seen:
             self.seen[base] = 0
         return slug
+
+
+def light_stem(word: str) -> str:
+    """A plural or -ing/-ed ending dropped: enough to match "queries" with "query"
+    and "crashing" with "crash" when comparing titles, rows and thesaurus words."""
+    word = word.lower()
+    for suffix in ("ies", "es", "s", "ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
