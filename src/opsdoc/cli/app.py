@@ -41,6 +41,8 @@ COMMANDS = {
     "demo": "demo_cmd",
     "journal": "journal_cmds",
     "find": "find_cmd",
+    "lint": "lint_cmd",
+    "drill": "drill_cmd",
 }
 
 

@@ -1,0 +1,1 @@
+"""`opsdoc drill`: prove a scenario clears its fault (being built)."""

@@ -1,0 +1,1 @@
+"""`opsdoc lint`: static checks of runbooks (being built)."""
