@@ -58,16 +58,38 @@ def build_corpus(target: Path, count: int, rng: random.Random) -> list[Path]:
     return made
 
 
-def load_queries() -> list:
+def labelled() -> list[dict]:
     path = ROOT / "tests" / "find" / "queries.yaml"
-    items = yaml.safe_load(path.read_text()) if path.exists() else []
+    return yaml.safe_load(path.read_text()) if path.exists() else []
+
+
+def load_queries() -> list:
     out = []
-    for item in items:
+    for item in labelled():
         if "alert" in item:
             out.append(from_alert(item["alert"]))
         else:
             out.append(understand(item["query"]))
     return out or [understand("duplicate key value violates unique constraint")]
+
+
+def quality_at_scale(index: Index) -> tuple[float, float]:
+    """P@1 and MRR of the labelled set on the big corpus; a copy of a section counts as it."""
+    items = labelled()
+
+    def base(name: str, section: str) -> tuple[str, str]:
+        stem = Path(name).stem
+        return re.sub(r"^[a-z]+-\d{5}-", "", stem)[:40], section
+
+    p1 = mrr = 0.0
+    for item, query in zip(items, load_queries(), strict=True):
+        expect = item["expect"]
+        wanted = {base(*e.split("#", 1)) for e in ([expect] if isinstance(expect, str) else expect)}
+        ranks = [base(Path(h.file).name, h.id) for h in search(index, query, limit=10)]
+        rank = next((n for n, key in enumerate(dict.fromkeys(ranks), 1) if key in wanted), None)
+        p1 += rank == 1
+        mrr += 1 / rank if rank else 0.0
+    return p1 / max(1, len(items)), mrr / max(1, len(items))
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -134,6 +156,9 @@ def main() -> int:
             f"p95 {percentile(times, 95):6.2f} ms   max {max(times):6.1f} ms "
             f"({len(times)} queries)"
         )
+        p1, mrr = quality_at_scale(index)
+        ranking = "impact postings" if index.postings_average() is not None else "FTS5 bm25"
+        print(f"labelled set at scale:   P@1 {p1:.3f}   MRR {mrr:.3f}   (ranking: {ranking})")
         index.close()
 
         texts = [

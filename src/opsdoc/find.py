@@ -10,22 +10,22 @@ names a file (and anchor) the index knows wins outright.
 
 from __future__ import annotations
 
+import heapq
 import math
 import os
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from opsdoc.index import COLUMNS, Index, split_words
+from opsdoc import postings
+from opsdoc.index import COLUMNS, WEIGHTS, Index, split_words
 from opsdoc.parse.words import light_stem
 from opsdoc.query import Query
 from opsdoc.thesaurus import related
 
-# bm25 weights, in COLUMNS order: title, symptoms, signals, labels, body, code.
-# Signals count mostly as exact phrases (below); as loose words they weigh less,
-# or a section quoting a long error sample wins every query that shares a word.
-WEIGHTS = (10.0, 6.0, 3.0, 2.0, 1.0, 0.5)
 # bm25 of thesaurus words counts this much of the user's own words: more for a
 # prose description, less for a pasted error that carries its own exact signals.
 WEIGHT_RELATED = 0.35
@@ -80,6 +80,7 @@ SIGNAL_TITLE_BOOST = 30.0  # per signal in a section's title: sections named aft
 SIGNAL_BOOST = 12.0  # per signal found verbatim in title, symptoms or signals
 SIGNAL_BODY_BOOST = 3.0  # per signal found verbatim only in body or code
 CANDIDATES = 300
+READ_PER_STEM = 1000  # postings read per query word on a big index (see postings.py)
 # Words in more sections than this are not scored (see _selective).
 DF_FLOOR = 2000
 DF_SHARE = 0.05
@@ -87,6 +88,7 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 # Addresses say where, not what went wrong: they are not signals.
 _URLISH = re.compile(r"://|^(?:GET|POST|PUT|PATCH|DELETE|HEAD)\s+\"?https?", re.IGNORECASE)
 _MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
+_STRONG = ("title", "symptoms", "signals")  # fields where a quoted signal counts fully
 
 
 @dataclass
@@ -123,21 +125,23 @@ def search(index: Index, query: Query, *, limit: int = 5) -> list[Hit]:
     hits: list[Hit] = []
     pinned = _by_runbook_url(index, query.runbook_url) if query.runbook_url else None
     terms = _terms(query)
-    total = index.db.execute("SELECT count(*) FROM sections").fetchone()[0] or 1
+    total = index.section_count() or 1
     scores: dict[int, float] = {}
     matched: dict[int, list[str]] = {}
     if terms:
-        for rowid, rank in _bm25(index, " OR ".join(_selective(index, terms)), CANDIDATES):
-            scores[rowid] = -rank
+        phrases = {
+            p: _phrase_rows(index, p)
+            for s in query.signals
+            if (p := _phrase(s)) and not _costly(index, p)
+        }
         weight_related = WEIGHT_RELATED_WITH_SIGNALS if query.signals else WEIGHT_RELATED
-        for idea in related(query.words, query.text):
-            extra = [t for t in dict.fromkeys(_phrase(w) for w in idea) if t and t not in terms]
-            extra = _selective(index, extra) if extra else extra
-            if not extra:
-                continue
-            for rowid, rank in _bm25(index, " OR ".join(extra), CANDIDATES):
-                scores[rowid] = scores.get(rowid, 0.0) + weight_related * -rank
         ideas = related(query.words, query.text)
+        groups = [(terms, 1.0)]
+        for idea in ideas:
+            extra = [t for t in dict.fromkeys(_phrase(w) for w in idea) if t and t not in terms]
+            if extra:
+                groups.append((extra, weight_related))
+        scores = _weigh(index, groups, phrases)
         _cover_titles(index, query, ideas, scores)
         for signal in query.signals:
             phrase = _phrase(signal)
@@ -146,9 +150,11 @@ def search(index: Index, query: Query, *, limit: int = 5) -> list[Hit]:
             # A title match counts double only for phrases of three words or more:
             # two common words ("command failed") meet in a title by accident.
             long_enough = len(_TOKEN.findall(signal)) >= 3
-            titled = _rows(index, f"title : {phrase}") if long_enough else set()
-            strong = _rows(index, f"{{title symptoms signals}} : {phrase}")
-            weak = _rows(index, f"{{labels body code}} : {phrase}") - strong
+            found = phrases.get(phrase)
+            if found is None:
+                continue
+            titled = found.titled if long_enough else set()
+            strong, weak = found.strong, found.weak
             found_in = len(strong | weak)
             if not found_in:
                 continue
@@ -165,15 +171,46 @@ def search(index: Index, query: Query, *, limit: int = 5) -> list[Hit]:
         ranked = [(pinned, (ranked[0][1] if ranked else 0.0) + 100.0)] + [
             r for r in ranked if r[0] != pinned
         ]
-    for rowid, score in ranked[:limit]:
+    best = ranked[:limit]
+    words = _matched_words(index, [r for r, _ in best], " OR ".join(terms)) if terms else {}
+    for rowid, score in best:
         hit = _hit(index, rowid, score)
         if rowid == pinned:
             hit.why.append(f"runbook_url {query.runbook_url}")
         hit.why += [f'signal "{s}"' for s in matched.get(rowid, [])]
-        if terms:
-            hit.why += _matched_words(index, rowid, " OR ".join(terms))
+        hit.why += words.get(rowid, [])
         hits.append(hit)
     return hits
+
+
+@dataclass
+class _PhraseRows:
+    """Where one exact phrase occurs, from a single FTS5 query."""
+
+    score: dict[int, float]  # its bm25 share (higher is better), per section
+    titled: set[int]  # in the title
+    strong: set[int]  # in the title, symptoms or signals
+    weak: set[int]  # only in labels, body or code
+
+
+def _phrase_rows(index: Index, phrase: str) -> _PhraseRows:
+    # bm25 with a column's weight set to 0 is 0 exactly when the phrase is not
+    # in that column: one query tells the columns apart.
+    def weights(columns: tuple[str, ...]) -> str:
+        return ", ".join("1" if c in columns else "0" for c in COLUMNS)
+
+    found = _PhraseRows({}, set(), set(), set())
+    for rowid, rank, title, head in index.db.execute(
+        f"SELECT rowid, bm25(fts, {', '.join(map(str, WEIGHTS))}), "
+        f"bm25(fts, {weights(('title',))}), bm25(fts, {weights(_STRONG)}) "
+        "FROM fts WHERE fts MATCH ?",
+        (phrase,),
+    ):
+        found.score[rowid] = -rank
+        if title:
+            found.titled.add(rowid)
+        (found.strong if head else found.weak).add(rowid)
+    return found
 
 
 def _cover_titles(
@@ -209,6 +246,42 @@ def _cover_titles(
             scores[rowid] += scale * (covered / len(words)) ** 2
 
 
+def _weigh(
+    index: Index, groups: list[tuple[list[str], float]], known: dict[str, _PhraseRows]
+) -> dict[int, float]:
+    """bm25 scores (higher is better) of the best candidates for weighted OR-groups of terms.
+
+    A small index asks FTS5, a query per group. A big one reads precomputed
+    impacts for single words, each word once with its groups' weights summed,
+    takes the query's own phrases from ``known`` and asks FTS5 for the other
+    phrases alone (a phrase is in few sections).
+    """
+    scores: defaultdict[int, float] = defaultdict(float)
+    if index.postings_average() is None:
+        for terms, weight in groups:
+            expression = " OR ".join(_selective(index, terms))
+            for rowid, rank in _bm25(index, expression, CANDIDATES):
+                scores[rowid] -= weight * rank
+        return dict(scores)
+    total = index.section_count()
+    words: defaultdict[str, float] = defaultdict(float)
+    for terms, weight in groups:
+        stems = index.stems([t.strip('"') for t in terms if " " not in t])
+        for stem, frequency in dict(stems.values()).items():
+            if stem and frequency:
+                words[stem] += weight * postings.idf(total, frequency)
+        phrases = [t for t in terms if " " in t and t not in known and not _costly(index, t)]
+        for rowid, rank in _bm25(index, " OR ".join(phrases), CANDIDATES) if phrases else ():
+            scores[rowid] -= weight * rank
+    for phrase in (p for p in known if " " in p):
+        for rowid, share in known[phrase].score.items():
+            scores[rowid] += share
+    for stem, weight in words.items():
+        for rowid, impact in postings.best(index.db, stem, READ_PER_STEM):
+            scores[rowid] += weight * impact
+    return dict(heapq.nlargest(CANDIDATES, scores.items(), key=itemgetter(1)))
+
+
 def _selective(index: Index, terms: list[str]) -> list[str]:
     """The terms worth scoring: words in a large share of a big index are left out.
 
@@ -227,6 +300,19 @@ def _selective(index: Index, terms: list[str]) -> list[str]:
     return kept
 
 
+def _costly(index: Index, phrase: str) -> bool:
+    """On a big index, a phrase whose every word is common: FTS5 must walk all their rows.
+
+    Such a phrase ("not working") costs as much as its most common word and
+    says little on an index that size; it is left out there, nowhere else.
+    """
+    if index.postings_average() is None:
+        return False
+    ceiling = max(DF_FLOOR, DF_SHARE * index.section_count())
+    words = phrase.strip('"').split()
+    return all(df > ceiling for df in index.doc_frequency(words).values())
+
+
 def _bm25(index: Index, expression: str, limit: int) -> list[tuple[int, float]]:
     weights = ", ".join(str(w) for w in WEIGHTS)
     return index.db.execute(
@@ -236,12 +322,6 @@ def _bm25(index: Index, expression: str, limit: int) -> list[tuple[int, float]]:
     ).fetchall()
 
 
-def _rows(index: Index, expression: str) -> set[int]:
-    return {
-        r[0] for r in index.db.execute("SELECT rowid FROM fts WHERE fts MATCH ?", (expression,))
-    }
-
-
 def _hit(index: Index, rowid: int, score: float) -> Hit:
     path, section_id, title, kind, line = index.db.execute(
         "SELECT path, id, title, kind, line FROM sections WHERE rowid = ?", (rowid,)
@@ -249,22 +329,15 @@ def _hit(index: Index, rowid: int, score: float) -> Hit:
     return Hit(shown_path(path), section_id, title, kind, round(score, 3), [], line)
 
 
-def _matched_words(index: Index, rowid: int, expression: str) -> list[str]:
-    """The query words a hit matched, by field, from FTS5's own highlighting."""
-    columns = ", ".join(
-        f"highlight(fts, {i}, '{_MARK_OPEN}', '{_MARK_CLOSE}')" for i in range(len(COLUMNS))
-    )
-    row = index.db.execute(
-        f"SELECT {columns} FROM fts WHERE fts MATCH ? AND rowid = ?", (expression, rowid)
-    ).fetchone()
-    if row is None:
-        return []
-    why = []
-    for name, text in zip(COLUMNS, row, strict=True):
-        found = re.findall(f"{_MARK_OPEN}(.*?){_MARK_CLOSE}", text or "")
-        words = list(dict.fromkeys(w.lower() for w in found))
-        if words:
-            why.append(f"{name}: {', '.join(words[:8])}")
+def _matched_words(index: Index, rowids: list[int], expression: str) -> dict[int, list[str]]:
+    """The query words each hit matched, by field, from FTS5's own highlighting."""
+    why: dict[int, list[str]] = {}
+    for rowid, texts in index.highlight(rowids, expression, (_MARK_OPEN, _MARK_CLOSE)).items():
+        for name, text in zip(COLUMNS, texts, strict=True):
+            found = re.findall(f"{_MARK_OPEN}(.*?){_MARK_CLOSE}", text or "")
+            words = list(dict.fromkeys(w.lower() for w in found))
+            if words:
+                why.setdefault(rowid, []).append(f"{name}: {', '.join(words[:8])}")
     return why
 
 
@@ -288,9 +361,7 @@ def _by_runbook_url(index: Index, url: str) -> int | None:
     stem = components[-1].rsplit(".", 1)[0]
     # Every way a file can stand for the URL (see _shared_tail) has this stem in
     # its name: a cheap substring test skips the Path work for the rest.
-    for path in index.files():
-        if stem not in path:
-            continue
+    for path in index.files(containing=stem):
         name = Path(path).name
         depth = _shared_tail(name, path, components)
         if depth and (best is None or depth > best[0]):

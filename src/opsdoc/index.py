@@ -21,6 +21,7 @@ from pathlib import Path
 
 import platformdirs
 
+from opsdoc import postings
 from opsdoc.errors import OpsdocError
 from opsdoc.load import DEFAULT_MAX_BYTES, decode, iter_runbook_files
 from opsdoc.model import Runbook, Section
@@ -30,6 +31,10 @@ TOKENIZER = "porter unicode61 remove_diacritics 2"
 BIG_UPDATE = 200  # files re-read in one update beyond which the log is checkpointed
 # FTS columns in order; find.py weighs them with bm25 in this order.
 COLUMNS = ("title", "symptoms", "signals", "labels", "body", "code")
+# How much a word counts in each column, for bm25 and the postings alike.
+# Signals count mostly as exact phrases (find.py); as loose words they weigh
+# less, or a section quoting a long error sample wins every query sharing a word.
+WEIGHTS = (10.0, 6.0, 3.0, 2.0, 1.0, 0.5)
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -65,8 +70,14 @@ def default_path(roots: Sequence[Path]) -> Path:
 
 
 class Index:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, postings_from: int = postings.BIG) -> None:
+        """Open (creating) the index at ``path``.
+
+        ``postings_from``: the section count from which updates keep
+        impact-ordered postings and searches read them (see postings.py).
+        """
         self.path = Path(path)
+        self.postings_from = postings_from
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
@@ -87,9 +98,16 @@ class Index:
             CREATE VIRTUAL TABLE IF NOT EXISTS temp.stemmer USING fts5(t, tokenize = '{TOKENIZER}');
             CREATE VIRTUAL TABLE IF NOT EXISTS temp.stems
                 USING fts5vocab(temp, stemmer, 'instance');
+            CREATE VIRTUAL TABLE IF NOT EXISTS temp.scratch
+                USING fts5({", ".join(COLUMNS)}, tokenize = '{TOKENIZER}');
+            CREATE VIRTUAL TABLE IF NOT EXISTS temp.scratch_instances
+                USING fts5vocab(temp, scratch, 'instance');
         """)
-        self._df: dict[str, int] = {}
+        self._stems: dict[str, tuple[str | None, int]] = {}
         self._count: int | None = None
+        self._average: float | bool | None = False  # False: not looked up yet
+        self._added: list[int] = []
+        self._removed: list[int] = []
 
     def close(self) -> None:
         self.db.close()
@@ -101,7 +119,11 @@ class Index:
 
     def doc_frequency(self, words: Sequence[str]) -> dict[str, int]:
         """How many sections contain each word (as FTS5 stems it); cached until an update."""
-        missing = [w for w in dict.fromkeys(words) if w not in self._df]
+        return {w: df for w, (_stem, df) in self.stems(words).items()}
+
+    def stems(self, words: Sequence[str]) -> dict[str, tuple[str | None, int]]:
+        """Each word's stem as FTS5 stores it, and how many sections hold that stem."""
+        missing = [w for w in dict.fromkeys(words) if w not in self._stems]
         if missing:
             self.db.execute("DELETE FROM temp.stemmer")
             self.db.executemany(
@@ -115,8 +137,15 @@ class Index:
                     if stem
                     else None
                 )
-                self._df[word] = row[0] if row else 0
-        return {w: self._df[w] for w in words}
+                self._stems[word] = (stem, row[0] if row else 0)
+        return {w: self._stems[w] for w in words}
+
+    def postings_average(self) -> float | None:
+        """The average section length the postings were scored with; None: no postings."""
+        if self._average is False:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'postings'").fetchone()
+            self._average = float(row[0]) if row else None
+        return self._average  # type: ignore[return-value]
 
     def is_empty(self) -> bool:
         return self.db.execute("SELECT count(*) FROM files").fetchone()[0] == 0
@@ -162,9 +191,11 @@ class Index:
                 if path not in seen and _under(path, scope):
                     self._forget(path)
                     stats.removed += 1
+            self._update_postings(rebuild=stats.read > BIG_UPDATE)
             self.db.execute("COMMIT")
-            self._df.clear()
+            self._stems.clear()
             self._count = None
+            self._average = False
             if stats.read > BIG_UPDATE:
                 # A big build leaves a big write-ahead log; fold it in now rather
                 # than making the next small update pay for it.
@@ -172,7 +203,26 @@ class Index:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+        finally:
+            self._added.clear()
+            self._removed.clear()
         return stats
+
+    def _update_postings(self, *, rebuild: bool) -> None:
+        """Keep the impact-ordered postings of a big index in step (see postings.py)."""
+        count = self.db.execute("SELECT count(*) FROM sections").fetchone()[0]
+        average = self.postings_average()
+        if count < self.postings_from:
+            if average is not None:
+                self.db.execute("DROP TABLE IF EXISTS postings")
+                self.db.execute("DELETE FROM meta WHERE key = 'postings'")
+            return
+        if average is None or rebuild:
+            average = postings.rebuild(self.db, COLUMNS, WEIGHTS)
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('postings', ?)", (str(average),))
+            return
+        postings.remove(self.db, self._removed)
+        postings.add(self.db, self._added, COLUMNS, WEIGHTS, average)
 
     def _update_file(
         self,
@@ -230,6 +280,7 @@ class Index:
 
     def _forget(self, path: str) -> None:
         rows = [r[0] for r in self.db.execute("SELECT rowid FROM sections WHERE path = ?", (path,))]
+        self._removed += rows
         for rowid in rows:
             self.db.execute("DELETE FROM fts WHERE rowid = ?", (rowid,))
         self.db.execute("DELETE FROM sections WHERE path = ?", (path,))
@@ -253,11 +304,48 @@ class Index:
             f"INSERT INTO fts (rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (cursor.lastrowid, *fields(book, section)),
         )
+        self._added.append(cursor.lastrowid)  # type: ignore[arg-type]
 
     # -- reading ---------------------------------------------------------------
 
-    def files(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT path FROM files ORDER BY path")]
+    def files(self, containing: str = "") -> list[str]:
+        """Indexed file paths, optionally only those containing a string (case-sensitive)."""
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT path FROM files WHERE instr(path, ?) > 0 ORDER BY path", (containing,)
+            )
+        ]
+
+    def highlight(
+        self, rowids: Sequence[int], expression: str, marks: tuple[str, str]
+    ) -> dict[int, tuple[str, ...]]:
+        """Each section's fields, in COLUMNS order, with the expression's matches marked.
+
+        The sections are copied to a scratch table with the same tokenizer and
+        highlighted there: on the main table FTS5 would walk every query
+        word's whole posting list to reach these few rows.
+        """
+        if not rowids:
+            return {}
+        names = ", ".join(COLUMNS)
+        marks_sql = ", ".join(f"highlight(scratch, {i}, ?, ?)" for i in range(len(COLUMNS)))
+        self.db.execute("DELETE FROM temp.scratch")
+        self.db.execute(
+            f"INSERT INTO temp.scratch (rowid, {names}) SELECT rowid, {names} FROM fts "
+            f"WHERE rowid IN ({','.join('?' * len(rowids))})",
+            list(rowids),
+        )
+        try:
+            return {
+                row[0]: tuple(row[1:])
+                for row in self.db.execute(
+                    f"SELECT rowid, {marks_sql} FROM temp.scratch WHERE scratch MATCH ?",
+                    [*marks * len(COLUMNS), expression],
+                )
+            }
+        finally:
+            self.db.execute("DELETE FROM temp.scratch")
 
     def sections_of(self, path: str) -> list[dict]:
         rows = self.db.execute(

@@ -1,0 +1,117 @@
+"""Impact-ordered postings: bm25 as FTS5 computes it, kept in step with the files.
+
+A real big index takes a minute to build, so these tests lower the size from
+which an index keeps postings; the code paths are the ones a big index takes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from opsdoc import postings
+from opsdoc.find import search
+from opsdoc.index import WEIGHTS, Index, parse_for_index
+from opsdoc.query import understand
+from test_index import copy_runbooks
+
+DUPLICATE_KEY = (
+    'ERROR: duplicate key value violates unique constraint "sd_backlog_map_unique_sd_backlog"'
+)
+
+
+def consistent(index: Index) -> set[int]:
+    """Every posting names a live section and every section has postings; their ids."""
+    db = index.db
+    sections = {r[0] for r in db.execute("SELECT rowid FROM sections")}
+    posted = {r[0] for r in db.execute("SELECT DISTINCT section FROM postings")}
+    assert posted <= sections, "postings of sections that are gone"
+    empty = {r[0] for r in db.execute("SELECT rowid FROM fts WHERE length(title) = 0")}
+    assert sections - posted <= empty, "sections without postings"
+    return posted
+
+
+def test_impacts_times_idf_are_fts5s_own_bm25(tmp_path) -> None:
+    index = Index(tmp_path / "idx.sqlite3", postings_from=1)
+    index.update([copy_runbooks(tmp_path)], parse=parse_for_index)
+    assert index.postings_average() is not None
+    total = index.section_count()
+    weights = ", ".join(map(str, WEIGHTS))
+    for word in ("worker", "constraint", "certificate", "queue"):
+        stem, frequency = index.stems([word])[word]
+        assert stem and 0 < frequency <= postings.KEEP
+        theirs = dict(
+            index.db.execute(
+                f"SELECT rowid, -bm25(fts, {weights}) FROM fts WHERE fts MATCH ?", (word,)
+            )
+        )
+        ours = {
+            rowid: postings.idf(total, frequency) * impact
+            for rowid, impact in postings.best(index.db, stem, postings.KEEP)
+        }
+        assert ours.keys() == theirs.keys()
+        for rowid, score in theirs.items():
+            assert ours[rowid] == pytest.approx(score, rel=1e-9)
+    index.close()
+
+
+def test_postings_follow_changes_deletions_and_shrinking(tmp_path) -> None:
+    root = copy_runbooks(tmp_path)
+    path = tmp_path / "idx.sqlite3"
+    index = Index(path, postings_from=1)
+    index.update([root], parse=parse_for_index)
+    before = consistent(index)
+
+    best = search(index, understand(DUPLICATE_KEY), limit=1)[0]
+    assert (best.file.rsplit("/", 1)[-1], best.id) == (
+        "000_5f92c922ed36c991.md",
+        "4-duplicate-story-constraint-violations",
+    )
+
+    changed = root / "004_95e26377be71e20e.md"
+    changed.write_text(
+        changed.read_text() + "\n## Zanzibar quorum loss\n\nThe zanzibar ledger stalls.\n"
+    )
+    assert index.update([root], parse=parse_for_index).read == 1
+    after = consistent(index)
+    assert after != before  # the file's sections were replaced, not added twice
+    hit = search(index, understand("zanzibar ledger"), limit=1)[0]
+    assert hit.title == "Zanzibar quorum loss"
+
+    (root / "003_5a19d28ffda2e27a.md").unlink()
+    index.update([root], parse=parse_for_index)
+    consistent(index)
+    left = index.db.execute(
+        "SELECT count(*) FROM postings JOIN sections ON sections.rowid = postings.section "
+        "WHERE sections.path LIKE '%003_5a19d28ffda2e27a.md'"
+    ).fetchone()[0]
+    assert left == 0
+    index.close()
+
+    # Reopened with the default size, the index is small again: postings go.
+    small = Index(path)
+    small.update([root], parse=parse_for_index)
+    assert small.postings_average() is None
+    with pytest.raises(sqlite3.OperationalError):
+        small.db.execute("SELECT count(*) FROM postings")
+    hit = search(small, understand("zanzibar ledger"), limit=1)[0]
+    assert hit.title == "Zanzibar quorum loss"  # bm25 from FTS5 again
+    small.close()
+
+
+def test_both_ways_of_ranking_agree_on_pasted_errors(tmp_path) -> None:
+    root = copy_runbooks(tmp_path)
+    big = Index(tmp_path / "big.sqlite3", postings_from=1)
+    small = Index(tmp_path / "small.sqlite3")
+    for index in (big, small):
+        index.update([root], parse=parse_for_index)
+    for text in (
+        DUPLICATE_KEY,
+        "ingest worker heartbeat stopped, jobs stay locked",
+        "shopify sync queue stuck, items failed (max_retries reached)",
+    ):
+        query = understand(text)
+        assert search(big, query, limit=1)[0].id == search(small, query, limit=1)[0].id, text
+    big.close()
+    small.close()
