@@ -276,8 +276,12 @@ def _weigh(
     for phrase in (p for p in known if " " in p):
         for rowid, share in known[phrase].score.items():
             scores[rowid] += share
+    heaviest = max(words.values(), default=0.0)
     for stem, weight in words.items():
-        for rowid, impact in postings.best(index.db, stem, READ_PER_STEM):
+        # A light word (common, or only related) can add little: fewer of its rows are read.
+        share = min(1.0, 2 * weight / heaviest)
+        limit = max(READ_PER_STEM // 8, int(READ_PER_STEM * share))
+        for rowid, impact in postings.best(index.db, stem, limit):
             scores[rowid] += weight * impact
     return dict(heapq.nlargest(CANDIDATES, scores.items(), key=itemgetter(1)))
 
