@@ -210,7 +210,10 @@ class Index:
 
     def _update_postings(self, *, rebuild: bool) -> None:
         """Keep the impact-ordered postings of a big index in step (see postings.py)."""
-        count = self.db.execute("SELECT count(*) FROM sections").fetchone()[0]
+        # Counting stops at the threshold: all that matters is which side it is on.
+        count = self.db.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM sections LIMIT ?)", (self.postings_from,)
+        ).fetchone()[0]
         average = self.postings_average()
         if count < self.postings_from:
             if average is not None:

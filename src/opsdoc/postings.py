@@ -60,8 +60,9 @@ def _insert_from(
     keep: int | None,
 ) -> None:
     """Postings from an fts5vocab 'instance' table and its FTS table's docsize."""
-    db.execute("DROP TABLE IF EXISTS temp.norms")
-    db.execute("CREATE TEMP TABLE norms (doc INTEGER PRIMARY KEY, norm REAL)")
+    # Created once per connection: a schema change costs more than a small update.
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS norms (doc INTEGER PRIMARY KEY, norm REAL)")
+    db.execute("DELETE FROM temp.norms")
     db.executemany(
         "INSERT INTO temp.norms VALUES (?, ?)",
         (
@@ -84,7 +85,7 @@ def _insert_from(
                 FROM ({scored})
             ) WHERE n <= {keep}
         """)
-    db.execute("DROP TABLE temp.norms")
+    db.execute("DELETE FROM temp.norms")
 
 
 def average_length(db: sqlite3.Connection) -> float:
