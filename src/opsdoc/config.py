@@ -18,6 +18,12 @@ WORKER_URL = "https://worker.internal"
 [rules]
 commands = ["ops/opsdoc-commands.toml"]
 sql = ["ops/opsdoc-sql.toml"]
+
+[lint]
+disable = ["no-symptom"]
+severity = { no-verify = "error" }
+stale_days = 365
+fail_on = "warning"
 ```
 """
 
@@ -51,6 +57,17 @@ class Target:
 
 
 @dataclass
+class LintConfig:
+    """``[lint]``: what ``opsdoc lint`` checks and when it fails; rule ids are
+    checked by lint itself, which knows them."""
+
+    disable: list[str] = field(default_factory=list)
+    severity: dict[str, str] = field(default_factory=dict)
+    stale_days: int | None = None
+    fail_on: str | None = None
+
+
+@dataclass
 class Config:
     path: Path | None = None
     targets: dict[str, str] = field(default_factory=dict)  # name -> DSN spec
@@ -59,6 +76,7 @@ class Config:
     journal: str | None = None
     command_rules: list[Path] = field(default_factory=list)
     sql_rules: list[Path] = field(default_factory=list)
+    lint: LintConfig = field(default_factory=LintConfig)
 
     def target(self, name_or_dsn: str | None) -> Target | None:
         """The target a run uses: a configured name, a literal DSN, or the default."""
@@ -122,7 +140,34 @@ def _parse(raw: dict[str, Any], path: Path) -> Config:
     base = path.parent
     config.command_rules = [base / p for p in rules.get("commands", [])]
     config.sql_rules = [base / p for p in rules.get("sql", [])]
+    config.lint = _lint_section(raw.get("lint") or {}, path)
     return config
+
+
+def _lint_section(raw: Any, path: Path) -> LintConfig:
+    def bad(what: str, hint: str) -> OpsdocError:
+        return OpsdocError(f"[lint] {what}", path=str(path), hint=hint)
+
+    if not isinstance(raw, dict):
+        raise bad("must be a table", 'write [lint] with disable = ["rule-id"] and the like')
+    lint = LintConfig()
+    disable = raw.get("disable", [])
+    if not isinstance(disable, list) or not all(isinstance(r, str) for r in disable):
+        raise bad("disable must be a list of rule ids", 'write disable = ["no-symptom"]')
+    lint.disable = list(disable)
+    severity = raw.get("severity", {})
+    if not isinstance(severity, dict) or not all(isinstance(v, str) for v in severity.values()):
+        raise bad("severity must map rule ids to levels", 'write severity = { stale = "note" }')
+    lint.severity = {str(k): v for k, v in severity.items()}
+    stale = raw.get("stale_days")
+    if stale is not None and (isinstance(stale, bool) or not isinstance(stale, int) or stale < 0):
+        raise bad("stale_days must be a whole number of days", "write stale_days = 180")
+    lint.stale_days = stale
+    fail_on = raw.get("fail_on")
+    if fail_on is not None and not isinstance(fail_on, str):
+        raise bad("fail_on must be a string", 'write fail_on = "error"')
+    lint.fail_on = fail_on
+    return lint
 
 
 def _resolve(name: str, spec: str, path: Path | None) -> Target:
