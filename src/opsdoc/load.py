@@ -22,7 +22,19 @@ from opsdoc.model import Diagnostic
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mkdn")
 MAYBE_MARKDOWN_SUFFIXES = (".txt",)
-SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
+# ``drills/`` holds drill files (``opsdoc drill``): they test runbooks and are
+# not runbooks themselves, so a walk of a runbook folder leaves them out.
+SKIP_DIRS = {
+    ".git",
+    ".hg",
+    ".svn",
+    "node_modules",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".tox",
+    "drills",
+}
 
 # Characters that appear when UTF-8 bytes were decoded as Windows-1252; ftfy is
 # only asked to look when one of them is present, which keeps clean files fast.
