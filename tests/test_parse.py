@@ -127,6 +127,30 @@ def test_params_read_but_not_set_with_defaults_and_secrets() -> None:
     assert params["SIGNING_KEY"].secret and not params["item-id"].secret
 
 
+def test_an_option_label_opens_its_option_even_with_a_sentence_after_it() -> None:
+    book = parse(
+        "# R\n\n## Fix\n\n**Option A: Cancel**\n```sql\nUPDATE t SET a = 1;\n```\n\n"
+        "**Option B: One row only** (when one merchant asks). `<id>` is the row from\n"
+        "the ticket.\n```sql\nUPDATE t SET a = 1 WHERE id = '<id>';\n```\n"
+    )
+    assert [(s.option, s.title) for s in book.sections[0].steps] == [
+        ("A", "Cancel"),
+        ("B", "One row only"),
+    ]
+
+
+def test_expected_alternatives_are_one_expectation() -> None:
+    from opsdoc.execute.expect import holds
+
+    book = parse(
+        "# R\n\n## Check\n\n```sql\nSELECT status FROM v;\n```\n\n"
+        "Expected: `status` is `approved` or `rejected`, and `lag` is set.\n"
+    )
+    expect = book.sections[0].steps[0].expect
+    assert expect == ["status", "/approved|rejected/", "lag"]
+    assert holds(expect[1], "status\nrejected") and not holds(expect[1], "status\npending")
+
+
 def test_expected_output_takes_the_first_sentence() -> None:
     book = parse(
         "# R\n\n## Check\n\n```sql\nSELECT status FROM v;\n```\n\n"

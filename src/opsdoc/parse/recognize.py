@@ -374,7 +374,8 @@ def structural_label(inline: Inline) -> str | None:
         return None
     rest = inline.rest.strip()
     rest_core = re.sub(r"\([^)]*\)", "", rest).strip(" :.-–—")
-    if not rest_core:
+    if not rest_core or words.option_label(lead):
+        # "**Option C: Fix one shipment** (when ...). `<id>` is ..." still opens option C.
         return lead.strip()
     role = words.role_of(lead)
     if role not in (None, words.NOTE) and (lead.rstrip().endswith(":") or rest.startswith(":")):
@@ -389,16 +390,22 @@ def _expectations(after: str, codes: list[str]) -> list[str]:
     the expectation does not hold.
     """
     sentence = re.split(r"(?<=[.!?])\s", after.strip(), maxsplit=1)[0]
-    found: list[str] = []
+    groups: list[list[str]] = []
     cursor = 0
     for code in codes:
         at = sentence.find(code, cursor)
         if at < 0:
             break
-        found.append(code)
+        # "`approved` or `rejected`": either will do, so they make one expectation.
+        if groups and sentence[cursor:at].strip(" ,") == "or":
+            groups[-1].append(code)
+        else:
+            groups.append([code])
         cursor = at + len(code)
-    if found:
-        return found
+    if groups:
+        return [
+            g[0] if len(g) == 1 else "/" + "|".join(re.escape(c) for c in g) + "/" for g in groups
+        ]
     value = sentence.strip().rstrip(".").strip()
     return [value] if value else []
 
