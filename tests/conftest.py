@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +49,14 @@ def run_opsdoc(
 def _shared_is_there() -> None:
     if not SEEDS.is_dir():
         pytest.exit(f"../shared is missing (looked for {SEEDS}); clone beside it", returncode=2)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ctrl_c_is_deliverable() -> None:
+    """Give SIGINT its default meaning in this process and the CLIs it starts.
+
+    A shell that starts pytest in the background (``pytest &`` in a script)
+    leaves SIGINT ignored, and children inherit that; the Ctrl-C tests would
+    then test nothing. A handler here resets children to the default.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,7 +88,7 @@ class Index:
                 path=str(self.path),
                 hint="pass --index with a writable path",
             ) from None
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self._use_wal()
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
@@ -108,6 +109,27 @@ class Index:
         self._average: float | bool | None = False  # False: not looked up yet
         self._added: list[int] = []
         self._removed: list[int] = []
+
+    def _use_wal(self) -> None:
+        """Switch a new index to WAL; two processes creating it at once may both try.
+
+        SQLite answers a journal-mode change that races another connection
+        with "database is locked" at once, without waiting: so wait here.
+        """
+        for _attempt in range(100):
+            try:
+                if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+                time.sleep(0.05)
+        raise OpsdocError(
+            "the index stays locked by another process",
+            path=str(self.path),
+            hint="wait for the other opsdoc to finish, or pass --index with another path",
+        )
 
     def close(self) -> None:
         self.db.close()
