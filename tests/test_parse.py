@@ -196,3 +196,15 @@ def test_file_without_a_title_whose_headings_are_parts_is_one_unit() -> None:
     assert book.title == section.title == "sidekiq-error-rate"
     assert section.symptoms == ["Error ratio above SLO"]
     assert [(s.phase, s.safety) for s in section.steps] == [("diagnose", "read")]
+
+
+def test_log_output_under_a_shell_fence_is_not_a_step() -> None:
+    book = parse(
+        "# R\n\n## Pods pending\n\n```bash\n"
+        "2024-04-05T23:56:53.363Z  ERROR  controller  could not schedule pod\n"
+        "Warning   FailedScheduling   pod/web-1   0/3 nodes are available\n```\n\n"
+        "```bash\nkubectl describe pod web-1\n```\n"
+    )
+    section = book.sections[0]
+    assert [s.code.strip() for s in section.steps] == ["kubectl describe pod web-1"]
+    assert [s.role for s in section.snippets] == ["output"]

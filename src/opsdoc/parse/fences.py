@@ -89,6 +89,20 @@ def _scalar(value: str) -> Any:
     return value
 
 
+# A line of log output rather than a command: a timestamp (ISO, klog, logfmt)
+# or a kubectl event's type first. No command starts like that.
+_LOG_LINE = re.compile(
+    r"^\s*(?:\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|[EWIF]\d{4} \d{2}:\d{2}:\d{2}"
+    r"|(?:time|ts|level)=\S|(?:Warning|Normal)\s{2,}[A-Z]\w+\s)"
+)
+
+
+def looks_like_log(code: str) -> bool:
+    """Whether every line of a block is log output (pasted under a shell fence by habit)."""
+    lines = [line for line in code.splitlines() if line.strip()]
+    return bool(lines) and all(_LOG_LINE.match(line) for line in lines)
+
+
 def only_comments(lang: str, code: str) -> bool:
     """Whether a block in a runnable language holds nothing that would run."""
     prefixes = _COMMENT_PREFIX.get(lang, ("#",))

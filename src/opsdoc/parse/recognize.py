@@ -277,6 +277,8 @@ class UnitBuilder:
             snippet_role, reason = "snippet", "marked not executable"
         elif fences.only_comments(lang, code):
             snippet_role, reason = "comments", "holds only comments"
+        elif lang == "bash" and fences.looks_like_log(code):
+            snippet_role, reason = "output", "log output, not commands"
         elif lang == "python" and not _compiles(code):
             snippet_role, reason = (
                 "source",
