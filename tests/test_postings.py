@@ -22,10 +22,12 @@ DUPLICATE_KEY = (
 
 
 def consistent(index: Index) -> set[int]:
-    """Every posting names a live section and every section has postings; their ids."""
+    """Every live posting names a live section and every section has postings; their ids."""
     db = index.db
     sections = {r[0] for r in db.execute("SELECT rowid FROM sections")}
-    posted = {r[0] for r in db.execute("SELECT DISTINCT section FROM postings")}
+    gone = postings.gone(db)
+    posted = {r[0] for r in db.execute("SELECT DISTINCT section FROM postings")} - gone
+    posted |= {r[0] for r in db.execute("SELECT DISTINCT section FROM postings_new")}
     assert posted <= sections, "postings of sections that are gone"
     empty = {r[0] for r in db.execute("SELECT rowid FROM fts WHERE length(title) = 0")}
     assert sections - posted <= empty, "sections without postings"
@@ -83,10 +85,20 @@ def test_postings_follow_changes_deletions_and_shrinking(tmp_path) -> None:
     index.update([root], parse=parse_for_index)
     consistent(index)
     left = index.db.execute(
-        "SELECT count(*) FROM postings JOIN sections ON sections.rowid = postings.section "
-        "WHERE sections.path LIKE '%003_5a19d28ffda2e27a.md'"
+        "SELECT count(*) FROM sections WHERE path LIKE '%003_5a19d28ffda2e27a.md'"
     ).fetchone()[0]
     assert left == 0
+    hit = search(index, understand("worker heartbeat failure"), limit=3)
+    assert all("003_5a19d28ffda2e27a" not in h.file for h in hit)
+
+    # Enough changes waiting and the next update folds them into a rebuild.
+    waiting = postings.waiting(index.db)
+    assert waiting > 0
+    index.postings_merge_at = waiting - 1
+    (root / "000_5f92c922ed36c991.md").write_text("# Gone quiet\n\nNothing here.\n")
+    index.update([root], parse=parse_for_index)
+    assert postings.waiting(index.db) == 0
+    consistent(index)
     index.close()
 
     # Reopened with the default size, the index is small again: postings go.

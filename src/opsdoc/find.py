@@ -277,11 +277,12 @@ def _weigh(
         for rowid, share in known[phrase].score.items():
             scores[rowid] += share
     heaviest = max(words.values(), default=0.0)
+    removed = postings.gone(index.db)
     for stem, weight in words.items():
         # A light word (common, or only related) can add little: fewer of its rows are read.
         share = min(1.0, 2 * weight / heaviest)
         limit = max(READ_PER_STEM // 8, int(READ_PER_STEM * share))
-        for rowid, impact in postings.best(index.db, stem, limit):
+        for rowid, impact in postings.best(index.db, stem, limit, removed):
             scores[rowid] += weight * impact
     return dict(heapq.nlargest(CANDIDATES, scores.items(), key=itemgetter(1)))
 

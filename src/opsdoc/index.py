@@ -71,14 +71,22 @@ def default_path(roots: Sequence[Path]) -> Path:
 
 
 class Index:
-    def __init__(self, path: Path, *, postings_from: int = postings.BIG) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        postings_from: int = postings.BIG,
+        postings_merge_at: int = postings.MERGE_AT,
+    ) -> None:
         """Open (creating) the index at ``path``.
 
         ``postings_from``: the section count from which updates keep
-        impact-ordered postings and searches read them (see postings.py).
+        impact-ordered postings and searches read them; ``postings_merge_at``:
+        how many set-aside postings a rebuild folds in (see postings.py).
         """
         self.path = Path(path)
         self.postings_from = postings_from
+        self.postings_merge_at = postings_merge_at
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
@@ -165,7 +173,10 @@ class Index:
     def postings_average(self) -> float | None:
         """The average section length the postings were scored with; None: no postings."""
         if self._average is False:
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'postings'").fetchone()
+            row = self.db.execute(
+                "SELECT value FROM meta WHERE key = 'postings' AND EXISTS "
+                "(SELECT 1 FROM sqlite_master WHERE name = 'postings_gone')"
+            ).fetchone()  # an index from before the small tables is rebuilt by its next update
             self._average = float(row[0]) if row else None
         return self._average  # type: ignore[return-value]
 
@@ -239,10 +250,10 @@ class Index:
         average = self.postings_average()
         if count < self.postings_from:
             if average is not None:
-                self.db.execute("DROP TABLE IF EXISTS postings")
+                postings.drop(self.db)
                 self.db.execute("DELETE FROM meta WHERE key = 'postings'")
             return
-        if average is None or rebuild:
+        if average is None or rebuild or postings.waiting(self.db) > self.postings_merge_at:
             average = postings.rebuild(self.db, COLUMNS, WEIGHTS)
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('postings', ?)", (str(average),))
             return

@@ -25,13 +25,17 @@ BIG = 20_000  # sections from which an index keeps postings and find reads them
 KEEP = 1000  # postings kept per stem at a full build (later additions are all kept)
 K1, B = 1.2, 0.75  # FTS5's bm25 constants
 
-SCHEMA = (
-    """CREATE TABLE postings (
-        stem TEXT NOT NULL, impact REAL NOT NULL, section INTEGER NOT NULL,
-        PRIMARY KEY (stem, impact, section)
-    ) WITHOUT ROWID""",
-    "CREATE INDEX postings_section ON postings(section)",
-)
+MERGE_AT = 50_000  # postings waiting in the small tables beyond which a rebuild folds them in
+
+# ``postings`` is written by a rebuild only. A small update writes the new
+# sections' postings to ``postings_new`` and names removed sections in
+# ``postings_gone``: inserting into the big clustered table touches a page
+# per posting, which costs more than the rest of a one-file re-index.
+_TABLE = """CREATE TABLE {name} (
+    stem TEXT NOT NULL, impact REAL NOT NULL, section INTEGER NOT NULL,
+    PRIMARY KEY (stem, impact, section)
+) WITHOUT ROWID"""
+TABLES = ("postings", "postings_new", "postings_gone")
 
 
 def _varints(blob: bytes) -> int:
@@ -58,6 +62,7 @@ def _insert_from(
     weights: Sequence[float],
     average: float,
     keep: int | None,
+    into: str = "postings",
 ) -> None:
     """Postings from an fts5vocab 'instance' table and its FTS table's docsize."""
     # Created once per connection: a schema change costs more than a small update.
@@ -77,7 +82,7 @@ def _insert_from(
         JOIN temp.norms AS n ON n.doc = t.doc
     """
     if keep is None:
-        db.execute(f"INSERT OR REPLACE INTO postings {scored}")
+        db.execute(f"INSERT OR REPLACE INTO {into} {scored}")
     else:
         db.execute(f"""
             INSERT INTO postings SELECT stem, impact, section FROM (
@@ -103,16 +108,30 @@ def rebuild(db: sqlite3.Connection, columns: Sequence[str], weights: Sequence[fl
     Runs inside the caller's transaction.
     """
     # One statement at a time: executescript would commit the caller's transaction.
-    db.execute("DROP TABLE IF EXISTS postings")
+    drop(db)
     db.execute(
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.instances USING fts5vocab(main, fts, 'instance')"
     )
     average = average_length(db)
-    # The secondary index is built after the bulk insert: cheaper than keeping it up.
-    db.execute(SCHEMA[0])
+    db.execute(_TABLE.format(name="postings"))
     _insert_from(db, "temp.instances", "fts_docsize", columns, weights, average, KEEP)
-    db.execute(SCHEMA[1])
+    db.execute(_TABLE.format(name="postings_new"))
+    db.execute("CREATE INDEX postings_new_section ON postings_new(section)")
+    db.execute("CREATE TABLE postings_gone (section INTEGER PRIMARY KEY)")
     return average
+
+
+def drop(db: sqlite3.Connection) -> None:
+    for table in TABLES:
+        db.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def waiting(db: sqlite3.Connection) -> int:
+    """Postings and removals kept aside since the last rebuild (see MERGE_AT)."""
+    return sum(
+        db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        for table in ("postings_new", "postings_gone")
+    )
 
 
 def add(
@@ -138,16 +157,31 @@ def add(
         rows,
     )
     _insert_from(
-        db, "temp.scratch_instances", "temp.scratch_docsize", columns, weights, average, None
+        db,
+        "temp.scratch_instances",
+        "temp.scratch_docsize",
+        columns,
+        weights,
+        average,
+        None,
+        into="postings_new",
     )
     db.execute("DELETE FROM temp.scratch")
 
 
 def remove(db: sqlite3.Connection, sections: Iterable[int]) -> None:
+    """Forget sections: dropped from the new postings, named gone for the rebuilt ones."""
     rows = list(sections)
     for start in range(0, len(rows), 500):
         chunk = rows[start : start + 500]
-        db.execute(f"DELETE FROM postings WHERE section IN ({','.join('?' * len(chunk))})", chunk)
+        marks = ",".join("?" * len(chunk))
+        db.execute(f"DELETE FROM postings_new WHERE section IN ({marks})", chunk)
+        db.executemany("INSERT OR IGNORE INTO postings_gone VALUES (?)", [(r,) for r in chunk])
+
+
+def gone(db: sqlite3.Connection) -> set[int]:
+    """Sections removed since the last rebuild, whose old postings are still stored."""
+    return {r[0] for r in db.execute("SELECT section FROM postings_gone")}
 
 
 def idf(total: int, frequency: int) -> float:
@@ -156,9 +190,26 @@ def idf(total: int, frequency: int) -> float:
     return value if value > 0 else 1e-6
 
 
-def best(db: sqlite3.Connection, stem: str, limit: int) -> list[tuple[int, float]]:
-    """The sections where ``stem`` weighs most, with their impacts, best first."""
-    return db.execute(
+def best(
+    db: sqlite3.Connection,
+    stem: str,
+    limit: int,
+    removed: set[int] = frozenset(),  # type: ignore[assignment]
+) -> list[tuple[int, float]]:
+    """The sections where ``stem`` weighs most, with their impacts, best first.
+
+    ``removed`` is :func:`gone`, read once per query by the caller.
+    """
+    rows = db.execute(
         "SELECT section, impact FROM postings WHERE stem = ? ORDER BY impact DESC LIMIT ?",
         (stem, limit),
     ).fetchall()
+    if removed:
+        rows = [r for r in rows if r[0] not in removed]
+    extra = db.execute(
+        "SELECT section, impact FROM postings_new WHERE stem = ? ORDER BY impact DESC LIMIT ?",
+        (stem, limit),
+    ).fetchall()
+    if extra:
+        rows = sorted(rows + extra, key=lambda r: -r[1])[:limit]
+    return rows
