@@ -293,9 +293,8 @@ def _selective(index: Index, terms: list[str]) -> list[str]:
     bm25 gives such words little weight, yet FTS5 must score every row that
     holds them; on a small index nothing is left out.
     """
-    total = index.section_count()
-    ceiling = max(DF_FLOOR, DF_SHARE * total)
-    if total <= ceiling:
+    ceiling = _common(index)
+    if index.section_count() <= ceiling:
         return terms
     single = [t.strip('"') for t in terms if " " not in t]
     frequency = index.doc_frequency(single)
@@ -303,6 +302,11 @@ def _selective(index: Index, terms: list[str]) -> list[str]:
     if not kept:  # keep the rarest few rather than nothing
         kept = sorted(terms, key=lambda t: frequency.get(t.strip('"'), 0))[:3]
     return kept
+
+
+def _common(index: Index) -> float:
+    """The section count above which a word is too common to be worth scoring."""
+    return max(DF_FLOOR, DF_SHARE * index.section_count())
 
 
 def _costly(index: Index, phrase: str) -> bool:
@@ -313,7 +317,7 @@ def _costly(index: Index, phrase: str) -> bool:
     """
     if index.postings_average() is None:
         return False
-    ceiling = max(DF_FLOOR, DF_SHARE * index.section_count())
+    ceiling = _common(index)
     words = phrase.strip('"').split()
     return all(df > ceiling for df in index.doc_frequency(words).values())
 

@@ -16,7 +16,8 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -258,7 +259,9 @@ class Index:
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('postings', ?)", (str(average),))
             return
         postings.remove(self.db, self._removed)
-        postings.add(self.db, self._added, COLUMNS, WEIGHTS, average)
+        if self._added:
+            with self._scratch(self._added):
+                postings.add_scratch(self.db, COLUMNS, WEIGHTS, average)
 
     def _update_file(
         self,
@@ -364,15 +367,8 @@ class Index:
         """
         if not rowids:
             return {}
-        names = ", ".join(COLUMNS)
         marks_sql = ", ".join(f"highlight(scratch, {i}, ?, ?)" for i in range(len(COLUMNS)))
-        self.db.execute("DELETE FROM temp.scratch")
-        self.db.execute(
-            f"INSERT INTO temp.scratch (rowid, {names}) SELECT rowid, {names} FROM fts "
-            f"WHERE rowid IN ({','.join('?' * len(rowids))})",
-            list(rowids),
-        )
-        try:
+        with self._scratch(rowids):
             return {
                 row[0]: tuple(row[1:])
                 for row in self.db.execute(
@@ -380,6 +376,19 @@ class Index:
                     [*marks * len(COLUMNS), expression],
                 )
             }
+
+    @contextmanager
+    def _scratch(self, rowids: Sequence[int]) -> Iterator[None]:
+        """These sections copied to the scratch FTS table (same tokenizer), for the block."""
+        names = ", ".join(COLUMNS)
+        self.db.execute("DELETE FROM temp.scratch")
+        try:
+            self.db.execute(
+                f"INSERT INTO temp.scratch (rowid, {names}) SELECT rowid, {names} FROM fts "
+                f"WHERE rowid IN ({','.join('?' * len(rowids))})",
+                list(rowids),
+            )
+            yield
         finally:
             self.db.execute("DELETE FROM temp.scratch")
 

@@ -134,28 +134,14 @@ def waiting(db: sqlite3.Connection) -> int:
     )
 
 
-def add(
-    db: sqlite3.Connection,
-    sections: Iterable[int],
-    columns: Sequence[str],
-    weights: Sequence[float],
-    average: float,
+def add_scratch(
+    db: sqlite3.Connection, columns: Sequence[str], weights: Sequence[float], average: float
 ) -> None:
-    """Postings for sections just added to the FTS table (a small update).
+    """Postings for the sections the caller copied to ``temp.scratch`` (a small update).
 
-    Their text goes through a scratch FTS table with the same tokenizer, so
-    the stems are exactly the ones the main table holds.
+    That scratch table has the main table's tokenizer, so the stems are
+    exactly the ones the main table holds.
     """
-    rows = list(sections)
-    if not rows:
-        return
-    db.execute("DELETE FROM temp.scratch")
-    marks = ",".join("?" * len(rows))
-    db.execute(
-        f"INSERT INTO temp.scratch (rowid, {', '.join(columns)}) "
-        f"SELECT rowid, {', '.join(columns)} FROM fts WHERE rowid IN ({marks})",
-        rows,
-    )
     _insert_from(
         db,
         "temp.scratch_instances",
@@ -166,7 +152,6 @@ def add(
         None,
         into="postings_new",
     )
-    db.execute("DELETE FROM temp.scratch")
 
 
 def remove(db: sqlite3.Connection, sections: Iterable[int]) -> None:
