@@ -186,15 +186,53 @@ def iter_runbook_files(
     for raw in paths:
         path = os.fspath(raw)
         if os.path.isdir(path):
-            yield from _walk(path, on_warning, ordered)
+            for entries in _walk(path, on_warning, ordered):
+                for entry in entries:
+                    yield entry.path
         else:
             yield path
 
 
-def _walk(root: str, on_warning: Callable[[str], None], ordered: bool = True) -> Iterator[str]:
+def runbook_file_stats(
+    paths: Iterable[str | Path], *, on_warning: Callable[[str], None] = lambda _m: None
+) -> dict[str, tuple[int, float] | None]:
+    """Each runbook file of the walk with its (size, mtime), None when it cannot be stat'ed.
+
+    What the index compares with what it holds before every search: one stat
+    per file, taken through the walk's directory entries, no second pass.
+    """
+    found: dict[str, tuple[int, float] | None] = {}
+    for raw in paths:
+        path = os.fspath(raw)
+        if not os.path.isdir(path):
+            found[path] = _size_mtime(path)
+            continue
+        for entries in _walk(path, on_warning, ordered=False):
+            for entry in entries:
+                found[entry.path] = _size_mtime(entry)
+    return found
+
+
+def _size_mtime(entry: os.DirEntry[str] | str) -> tuple[int, float] | None:
+    try:
+        info = os.stat(entry) if isinstance(entry, str) else entry.stat()
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime
+
+
+def _walk(
+    root: str, on_warning: Callable[[str], None], ordered: bool = True
+) -> Iterator[list[os.DirEntry[str]]]:
+    """The runbook files under ``root`` in runs of directory entries, depth first.
+
+    A run per stretch of one folder rather than a generator step per file at
+    every level of the tree: on ten thousand files those steps (and
+    os.path.splitext) were a quarter of the walk's time.
+    """
     seen: set[tuple[int, int]] = set()
 
-    def visit(directory: str) -> Iterator[str]:
+    def visit(directory: str) -> Iterator[list[os.DirEntry[str]]]:
         try:
             info = os.stat(directory)
         except OSError as exc:
@@ -212,6 +250,7 @@ def _walk(root: str, on_warning: Callable[[str], None], ordered: bool = True) ->
         except OSError as exc:
             on_warning(f"{directory}: skipped ({exc.strerror or exc})")
             return
+        files: list[os.DirEntry[str]] = []
         for entry in entries:
             try:
                 is_dir = entry.is_dir()
@@ -230,12 +269,21 @@ def _walk(root: str, on_warning: Callable[[str], None], ordered: bool = True) ->
             if is_dir:
                 if entry.name in SKIP_DIRS or entry.name.startswith("."):
                     continue
+                if files:  # what came before the folder, in order
+                    yield files
+                    files = []
                 yield from visit(entry.path)
                 continue
-            suffix = os.path.splitext(entry.name)[1].lower()
-            if suffix in MARKDOWN_SUFFIXES or (
-                suffix in MAYBE_MARKDOWN_SUFFIXES and looks_like_markdown(Path(entry.path))
+            # os.path.splitext's reading, without its cost per file: a name that
+            # is only dots and a suffix (".md") has no suffix.
+            name = entry.name.lower()
+            if "." not in name.lstrip("."):
+                continue
+            if name.endswith(MARKDOWN_SUFFIXES) or (
+                name.endswith(MAYBE_MARKDOWN_SUFFIXES) and looks_like_markdown(Path(entry.path))
             ):
-                yield entry.path
+                files.append(entry)
+        if files:
+            yield files
 
     yield from visit(root)

@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from opsdoc.alerts import from_alert
 from opsdoc.cli import render
 from opsdoc.cli.app import app
 from opsdoc.errors import EXIT_FAILED, OpsdocError
@@ -73,6 +72,8 @@ def find_cmd(
 
 def _understand(query: str | None, alert: str | None) -> Query:
     if alert is not None:
+        from opsdoc.alerts import from_alert  # only alerts need the payload readers
+
         if alert == "-":
             payload = _read_stdin("alert payload")
         else:

@@ -9,22 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.syntax import Syntax
-from rich.table import Table
 from rich.text import Text
 
-from opsdoc.model import Runbook, Section, Step
+if TYPE_CHECKING:
+    from opsdoc.model import Runbook, Section, Step
+
+# Progress bars, tables and highlighted code (Pygments) are imported where they
+# are drawn: `opsdoc find` prints a few lines of text and should not load them.
 
 console = Console(highlight=False, soft_wrap=False)
 errors = Console(stderr=True, highlight=False)
@@ -48,6 +43,14 @@ def progress(what: str, *, wanted: bool = True) -> Iterator[Callable[[int, int],
         if not wanted or total < PROGRESS_AFTER or not errors.is_terminal:
             return
         if "bar" not in state:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
             bar = Progress(
                 TextColumn(what),
                 BarColumn(),
@@ -69,6 +72,8 @@ def progress(what: str, *, wanted: bool = True) -> Iterator[Callable[[int, int],
 
 def section_table(rows: list[dict[str, Any]]) -> None:
     """Sections grouped under their file, indented by depth."""
+    from rich.table import Table
+
     files: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         files.setdefault(row["file"], []).append(row)
@@ -127,6 +132,8 @@ def _section(section: Section, depth: int) -> None:
         for item in section.items:
             console.print(Text(f"{pad}  ☐ {item}"))
     if section.quick_actions:
+        from rich.table import Table
+
         table = Table(box=None, header_style="bold")
         for name in ("Action", "Command", "Expect"):
             table.add_column(name, overflow="fold")
@@ -169,6 +176,8 @@ def _step(number: int, step: Step, pad: str) -> None:
 
 def code(text: str, lang: str, line: int, indent: int = 2) -> None:
     """A code block with the runbook's own line numbers."""
+    from rich.syntax import Syntax
+
     console.print(
         Syntax(
             text.rstrip("\n"),
