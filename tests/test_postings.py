@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from opsdoc import postings
+from opsdoc import phrases, postings
 from opsdoc.find import search
 from opsdoc.index import WEIGHTS, Index, parse_for_index
 from opsdoc.query import understand
@@ -25,9 +25,9 @@ def consistent(index: Index) -> set[int]:
     """Every live posting names a live section and every section has postings; their ids."""
     db = index.db
     sections = {r[0] for r in db.execute("SELECT rowid FROM sections")}
-    gone = postings.gone(db)
-    posted = {r[0] for r in db.execute("SELECT DISTINCT section FROM postings")} - gone
-    posted |= {r[0] for r in db.execute("SELECT DISTINCT section FROM postings_new")}
+    posted = postings.posted(db)
+    strong = {r[0] for r in db.execute(f"SELECT rowid FROM {phrases.TABLE}")}
+    assert strong == sections, "the phrase table is out of step with the sections"
     assert posted <= sections, "postings of sections that are gone"
     empty = {r[0] for r in db.execute("SELECT rowid FROM fts WHERE length(title) = 0")}
     assert sections - posted <= empty, "sections without postings"
@@ -48,9 +48,10 @@ def test_impacts_times_idf_are_fts5s_own_bm25(tmp_path) -> None:
                 f"SELECT rowid, -bm25(fts, {weights}) FROM fts WHERE fts MATCH ?", (word,)
             )
         )
+        sections, impacts = postings.best(index.db, {stem: postings.KEEP})[stem]
         ours = {
             rowid: postings.idf(total, frequency) * impact
-            for rowid, impact in postings.best(index.db, stem, postings.KEEP)
+            for rowid, impact in zip(sections, impacts, strict=True)
         }
         assert ours.keys() == theirs.keys()
         for rowid, score in theirs.items():
@@ -106,7 +107,7 @@ def test_postings_follow_changes_deletions_and_shrinking(tmp_path) -> None:
     small.update([root], parse=parse_for_index)
     assert small.postings_average() is None
     with pytest.raises(sqlite3.OperationalError):
-        small.db.execute("SELECT count(*) FROM postings")
+        small.db.execute("SELECT count(*) FROM postings_lists")
     hit = search(small, understand("zanzibar ledger"), limit=1)[0]
     assert hit.title == "Zanzibar quorum loss"  # bm25 from FTS5 again
     small.close()
@@ -127,3 +128,19 @@ def test_both_ways_of_ranking_agree_on_pasted_errors(tmp_path) -> None:
         assert search(big, query, limit=1)[0].id == search(small, query, limit=1)[0].id, text
     big.close()
     small.close()
+
+
+def test_a_phrase_many_sections_quote_counts_where_it_is_a_symptom(tmp_path, monkeypatch) -> None:
+    root = copy_runbooks(tmp_path)
+    index = Index(tmp_path / "idx.sqlite3", postings_from=1)
+    index.update([root], parse=parse_for_index)
+    everywhere = phrases.lookup(index.db, '"worker"')
+    assert everywhere.weak and everywhere.count == len(everywhere.strong | everywhere.weak)
+
+    monkeypatch.setattr(phrases, "CAP", 2)
+    capped = phrases.lookup(index.db, '"worker"')
+    assert capped.strong == everywhere.strong  # symptoms and titles still count
+    assert capped.titled == everywhere.titled
+    assert not capped.weak  # body quotes past the cap do not
+    assert capped.count > 2  # its frequency is estimated, not taken as the cap
+    index.close()

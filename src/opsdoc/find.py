@@ -16,13 +16,15 @@ import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from opsdoc import postings
+from opsdoc import phrases, postings
 from opsdoc.index import COLUMNS, WEIGHTS, Index, split_words
 from opsdoc.parse.words import light_stem
+from opsdoc.phrases import STRONG, PhraseRows
 from opsdoc.query import Query
 from opsdoc.thesaurus import related
 
@@ -88,7 +90,11 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 # Addresses say where, not what went wrong: they are not signals.
 _URLISH = re.compile(r"://|^(?:GET|POST|PUT|PATCH|DELETE|HEAD)\s+\"?https?", re.IGNORECASE)
 _MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
-_STRONG = ("title", "symptoms", "signals")  # fields where a quoted signal counts fully
+
+
+# Titles share their words (a vocabulary is small): stemming each once per
+# process saves most of a millisecond a query on a big index.
+_stem = lru_cache(maxsize=1 << 16)(light_stem)
 
 
 @dataclass
@@ -129,7 +135,7 @@ def search(index: Index, query: Query, *, limit: int = 5) -> list[Hit]:
     scores: dict[int, float] = {}
     matched: dict[int, list[str]] = {}
     if terms:
-        phrases = {
+        found_at = {
             p: _phrase_rows(index, p)
             for s in query.signals
             if (p := _phrase(s)) and not _costly(index, p)
@@ -141,7 +147,7 @@ def search(index: Index, query: Query, *, limit: int = 5) -> list[Hit]:
             extra = [t for t in dict.fromkeys(_phrase(w) for w in idea) if t and t not in terms]
             if extra:
                 groups.append((extra, weight_related))
-        scores = _weigh(index, groups, phrases)
+        scores = _weigh(index, groups)
         _cover_titles(index, query, ideas, scores)
         for signal in query.signals:
             phrase = _phrase(signal)
@@ -150,12 +156,12 @@ def search(index: Index, query: Query, *, limit: int = 5) -> list[Hit]:
             # A title match counts double only for phrases of three words or more:
             # two common words ("command failed") meet in a title by accident.
             long_enough = len(_TOKEN.findall(signal)) >= 3
-            found = phrases.get(phrase)
+            found = found_at.get(phrase)
             if found is None:
                 continue
             titled = found.titled if long_enough else set()
             strong, weak = found.strong, found.weak
-            found_in = len(strong | weak)
+            found_in = found.count
             if not found_in:
                 continue
             # Longer signals say more; so do rarer ones ("x509: certificate has
@@ -183,33 +189,26 @@ def search(index: Index, query: Query, *, limit: int = 5) -> list[Hit]:
     return hits
 
 
-@dataclass
-class _PhraseRows:
-    """Where one exact phrase occurs, from a single FTS5 query."""
+def _phrase_rows(index: Index, phrase: str) -> PhraseRows:
+    """Where an exact phrase occurs: from one FTS5 query, or on a big index phrases.py."""
+    if index.postings_average() is not None:
+        return phrases.lookup(index.db, phrase)
 
-    score: dict[int, float]  # its bm25 share (higher is better), per section
-    titled: set[int]  # in the title
-    strong: set[int]  # in the title, symptoms or signals
-    weak: set[int]  # only in labels, body or code
-
-
-def _phrase_rows(index: Index, phrase: str) -> _PhraseRows:
     # bm25 with a column's weight set to 0 is 0 exactly when the phrase is not
     # in that column: one query tells the columns apart.
     def weights(columns: tuple[str, ...]) -> str:
         return ", ".join("1" if c in columns else "0" for c in COLUMNS)
 
-    found = _PhraseRows({}, set(), set(), set())
-    for rowid, rank, title, head in index.db.execute(
-        f"SELECT rowid, bm25(fts, {', '.join(map(str, WEIGHTS))}), "
-        f"bm25(fts, {weights(('title',))}), bm25(fts, {weights(_STRONG)}) "
+    found = PhraseRows()
+    for rowid, title, head in index.db.execute(
+        f"SELECT rowid, bm25(fts, {weights(('title',))}), bm25(fts, {weights(STRONG)}) "
         "FROM fts WHERE fts MATCH ?",
         (phrase,),
     ):
-        found.score[rowid] = -rank
         if title:
             found.titled.add(rowid)
         (found.strong if head else found.weak).add(rowid)
+    found.count = len(found.strong) + len(found.weak)
     return found
 
 
@@ -223,10 +222,8 @@ def _cover_titles(
     """
     if not scores:
         return
-    mine = {light_stem(w) for w in query.words}
-    near = {
-        light_stem(w) for idea in ideas for member in idea for w in _TOKEN.findall(member.lower())
-    }
+    mine = {_stem(w) for w in query.words}
+    near = {_stem(w) for idea in ideas for member in idea for w in _TOKEN.findall(member.lower())}
     candidates = sorted(scores, key=lambda r: -scores[r])[:COVER_CANDIDATES]
     scale = scores[candidates[0]] * COVER_SHARE  # relative to this query's best score
     marks = ",".join("?" * len(candidates))
@@ -234,7 +231,7 @@ def _cover_titles(
         f"SELECT rowid, title FROM sections WHERE rowid IN ({marks})", candidates
     ):
         words = {
-            light_stem(w)
+            _stem(w)
             for w in _TOKEN.findall(split_words(title).lower())
             if w not in _TITLE_NOISE and not w.isdigit() and len(w) > 1
         }
@@ -246,15 +243,14 @@ def _cover_titles(
             scores[rowid] += scale * (covered / len(words)) ** 2
 
 
-def _weigh(
-    index: Index, groups: list[tuple[list[str], float]], known: dict[str, _PhraseRows]
-) -> dict[int, float]:
+def _weigh(index: Index, groups: list[tuple[list[str], float]]) -> dict[int, float]:
     """bm25 scores (higher is better) of the best candidates for weighted OR-groups of terms.
 
     A small index asks FTS5, a query per group. A big one reads precomputed
     impacts for single words, each word once with its groups' weights summed,
-    takes the query's own phrases from ``known`` and asks FTS5 for the other
-    phrases alone (a phrase is in few sections).
+    and leaves phrases to the signal boosts (see search). Related phrases
+    from the thesaurus are left out there: each would cost an FTS5 phrase
+    walk, and at 10,000 runbooks they did not change the labelled set's ranks.
     """
     scores: defaultdict[int, float] = defaultdict(float)
     if index.postings_average() is None:
@@ -270,19 +266,17 @@ def _weigh(
         for stem, frequency in dict(stems.values()).items():
             if stem and frequency:
                 words[stem] += weight * postings.idf(total, frequency)
-        phrases = [t for t in terms if " " in t and t not in known and not _costly(index, t)]
-        for rowid, rank in _bm25(index, " OR ".join(phrases), CANDIDATES) if phrases else ():
-            scores[rowid] -= weight * rank
-    for phrase in (p for p in known if " " in p):
-        for rowid, share in known[phrase].score.items():
-            scores[rowid] += share
     heaviest = max(words.values(), default=0.0)
-    removed = postings.gone(index.db)
-    for stem, weight in words.items():
-        # A light word (common, or only related) can add little: fewer of its rows are read.
-        share = min(1.0, 2 * weight / heaviest)
-        limit = max(READ_PER_STEM // 8, int(READ_PER_STEM * share))
-        for rowid, impact in postings.best(index.db, stem, limit, removed):
+    # A light word (common, or only related) can add little: fewer of its rows are read.
+    limits = {
+        stem: max(READ_PER_STEM // 8, int(READ_PER_STEM * min(1.0, 2 * weight / heaviest)))
+        for stem, weight in words.items()
+    }
+    for stem, (sections, impacts) in postings.best(
+        index.db, limits, postings.gone(index.db)
+    ).items():
+        weight = words[stem]
+        for rowid, impact in zip(sections, impacts, strict=True):
             scores[rowid] += weight * impact
     return dict(heapq.nlargest(CANDIDATES, scores.items(), key=itemgetter(1)))
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import platformdirs
 
-from opsdoc import postings
+from opsdoc import phrases, postings
 from opsdoc.errors import OpsdocError
-from opsdoc.load import DEFAULT_MAX_BYTES, decode, iter_runbook_files
+from opsdoc.load import DEFAULT_MAX_BYTES, decode, runbook_file_stats
 from opsdoc.model import Runbook, Section
 
 SCHEMA_VERSION = "1"
@@ -176,8 +176,9 @@ class Index:
         if self._average is False:
             row = self.db.execute(
                 "SELECT value FROM meta WHERE key = 'postings' AND EXISTS "
-                "(SELECT 1 FROM sqlite_master WHERE name = 'postings_gone')"
-            ).fetchone()  # an index from before the small tables is rebuilt by its next update
+                "(SELECT 1 FROM sqlite_master WHERE name = ?)",
+                (phrases.TABLE,),
+            ).fetchone()  # an index from before that table is rebuilt by its next update
             self._average = float(row[0]) if row else None
         return self._average  # type: ignore[return-value]
 
@@ -195,34 +196,37 @@ class Index:
         on_warning: Callable[[str], None] = lambda _m: None,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> UpdateStats:
-        """Bring the index in line with the files under ``roots``."""
+        """Bring the index in line with the files under ``roots``.
+
+        ``on_file(done, total)`` is called for each file that has to be read
+        again (new, or its size or mtime changed); unchanged files cost a stat.
+        """
         # Roots are made absolute once; paths built from them need no resolving
         # (a realpath per file costs a syscall per path component).
         scope = [os.path.abspath(r) for r in roots]
-        paths = list(iter_runbook_files(scope, on_warning=on_warning, ordered=False))
-        stats = UpdateStats(files=len(paths))
+        found = runbook_file_stats(scope, on_warning=on_warning)
+        stats = UpdateStats(files=len(found))
         self.db.execute("BEGIN IMMEDIATE")
         try:
+            # Every search starts here: the walk's (size, mtime) pairs against the
+            # stored ones, in one comparison per file and no call for the unchanged.
             known = {
-                row[0]: row[1:]
-                for row in self.db.execute("SELECT path, sha256, size, mtime FROM files")
+                row[0]: row[1:] for row in self.db.execute("SELECT path, size, mtime FROM files")
             }
-            total = len(paths)
-            for number, path in enumerate(paths, 1):
-                on_file(number, total)
-                before = known.get(path)
-                if before is not None:  # the common case, kept cheap: one stat, no call
-                    try:
-                        info = os.stat(path)
-                    except OSError:
-                        info = None
-                    if info and before[1] == info.st_size and before[2] == info.st_mtime:
-                        stats.unchanged += 1
-                        continue
+            todo = [path for path, now in found.items() if now is None or known.get(path) != now]
+            stats.unchanged = len(found) - len(todo)
+            for number, path in enumerate(todo, 1):
+                on_file(number, len(todo))
+                before = (
+                    self.db.execute(
+                        "SELECT sha256, size, mtime FROM files WHERE path = ?", (path,)
+                    ).fetchone()
+                    if path in known
+                    else None
+                )
                 self._update_file(path, before, parse, stats, max_bytes)
-            seen = set(paths)
-            for path in known:
-                if path not in seen and _under(path, scope):
+            for path in known.keys() - found.keys():
+                if _under(path, scope):
                     self._forget(path)
                     stats.removed += 1
             self._update_postings(rebuild=stats.read > BIG_UPDATE)
@@ -243,7 +247,7 @@ class Index:
         return stats
 
     def _update_postings(self, *, rebuild: bool) -> None:
-        """Keep the impact-ordered postings of a big index in step (see postings.py)."""
+        """Keep a big index's postings and phrase table in step (postings.py, phrases.py)."""
         # Counting stops at the threshold: all that matters is which side it is on.
         count = self.db.execute(
             "SELECT count(*) FROM (SELECT 1 FROM sections LIMIT ?)", (self.postings_from,)
@@ -252,16 +256,21 @@ class Index:
         if count < self.postings_from:
             if average is not None:
                 postings.drop(self.db)
+                phrases.drop(self.db)
                 self.db.execute("DELETE FROM meta WHERE key = 'postings'")
             return
         if average is None or rebuild or postings.waiting(self.db) > self.postings_merge_at:
             average = postings.rebuild(self.db, COLUMNS, WEIGHTS)
+            phrases.drop(self.db)
+            phrases.create(self.db, TOKENIZER)
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('postings', ?)", (str(average),))
             return
         postings.remove(self.db, self._removed)
+        phrases.remove(self.db, self._removed)
         if self._added:
             with self._scratch(self._added):
                 postings.add_scratch(self.db, COLUMNS, WEIGHTS, average)
+                phrases.add_scratch(self.db)
 
     def _update_file(
         self,

@@ -11,6 +11,11 @@ whatever the index size; the price is that a section which is not among a
 common word's best few hundred gets no credit for that word, which bm25's
 idf makes small anyway.
 
+A stem's kept postings are one row: its sections and their impacts as two
+packed arrays, best first. Reading a word is one row fetch and two array
+copies, however many postings it has; per-posting rows cost a Python tuple
+each, which on a query of thirty words was most of its time.
+
 Only big indexes keep postings (see ``BIG``); small ones rank with FTS5's
 own bm25, so the two agree exactly where the labelled query set measures.
 """
@@ -19,7 +24,10 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import groupby
+from operator import itemgetter
 
 BIG = 20_000  # sections from which an index keeps postings and find reads them
 KEEP = 1000  # postings kept per stem at a full build (later additions are all kept)
@@ -27,15 +35,20 @@ K1, B = 1.2, 0.75  # FTS5's bm25 constants
 
 MERGE_AT = 50_000  # postings waiting in the small tables beyond which a rebuild folds them in
 
-# ``postings`` is written by a rebuild only. A small update writes the new
-# sections' postings to ``postings_new`` and names removed sections in
-# ``postings_gone``: inserting into the big clustered table touches a page
-# per posting, which costs more than the rest of a one-file re-index.
+# ``postings_lists`` is written by a rebuild only. A small update writes the
+# new sections' postings to ``postings_new``, a row each, and names removed
+# sections in ``postings_gone``: rewriting a stem's packed lists for every
+# new section would cost more than the rest of a one-file re-index.
+_LISTS = """CREATE TABLE postings_lists (
+    stem TEXT PRIMARY KEY, sections BLOB NOT NULL, impacts BLOB NOT NULL
+)"""
 _TABLE = """CREATE TABLE {name} (
     stem TEXT NOT NULL, impact REAL NOT NULL, section INTEGER NOT NULL,
     PRIMARY KEY (stem, impact, section)
 ) WITHOUT ROWID"""
-TABLES = ("postings", "postings_new", "postings_gone")
+# ``postings`` is the row-per-posting table of an older index format: dropped.
+TABLES = ("postings", "postings_lists", "postings_new", "postings_gone")
+SECTION, IMPACT = "q", "d"  # array type codes: 64-bit rowids, doubles (bm25 to the last bit)
 
 
 def _varints(blob: bytes) -> int:
@@ -84,13 +97,25 @@ def _insert_from(
     if keep is None:
         db.execute(f"INSERT OR REPLACE INTO {into} {scored}")
     else:
-        db.execute(f"""
-            INSERT INTO postings SELECT stem, impact, section FROM (
+        ranked = db.execute(f"""
+            SELECT stem, section, impact FROM (
                 SELECT *, row_number() OVER (PARTITION BY stem ORDER BY impact DESC) AS n
                 FROM ({scored})
-            ) WHERE n <= {keep}
+            ) WHERE n <= {keep} ORDER BY stem, n
         """)
+        db.executemany(
+            "INSERT INTO postings_lists VALUES (?, ?, ?)",
+            (_packed(stem, list(rows)) for stem, rows in groupby(ranked, itemgetter(0))),
+        )
     db.execute("DELETE FROM temp.norms")
+
+
+def _packed(stem: str, rows: list[tuple[str, int, float]]) -> tuple[str, bytes, bytes]:
+    return (
+        stem,
+        array(SECTION, [r[1] for r in rows]).tobytes(),
+        array(IMPACT, [r[2] for r in rows]).tobytes(),
+    )
 
 
 def average_length(db: sqlite3.Connection) -> float:
@@ -113,7 +138,7 @@ def rebuild(db: sqlite3.Connection, columns: Sequence[str], weights: Sequence[fl
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.instances USING fts5vocab(main, fts, 'instance')"
     )
     average = average_length(db)
-    db.execute(_TABLE.format(name="postings"))
+    db.execute(_LISTS)
     _insert_from(db, "temp.instances", "fts_docsize", columns, weights, average, KEEP)
     db.execute(_TABLE.format(name="postings_new"))
     db.execute("CREATE INDEX postings_new_section ON postings_new(section)")
@@ -175,26 +200,57 @@ def idf(total: int, frequency: int) -> float:
     return value if value > 0 else 1e-6
 
 
+def posted(db: sqlite3.Connection) -> set[int]:
+    """Every section some live posting names (for checks; reads every list)."""
+    out: set[int] = set()
+    for (blob,) in db.execute("SELECT sections FROM postings_lists"):
+        out.update(_unpack(SECTION, blob))
+    out -= gone(db)
+    out.update(r[0] for r in db.execute("SELECT section FROM postings_new"))
+    return out
+
+
+def _unpack(code: str, blob: bytes) -> array:
+    values = array(code)
+    values.frombytes(blob)
+    return values
+
+
+Postings = tuple[Sequence[int], Sequence[float]]  # sections and their impacts, best first
+
+
 def best(
     db: sqlite3.Connection,
-    stem: str,
-    limit: int,
+    limits: Mapping[str, int],
     removed: set[int] = frozenset(),  # type: ignore[assignment]
-) -> list[tuple[int, float]]:
-    """The sections where ``stem`` weighs most, with their impacts, best first.
+) -> dict[str, Postings]:
+    """For each stem, the sections where it weighs most (up to its limit), best first.
 
     ``removed`` is :func:`gone`, read once per query by the caller.
     """
-    rows = db.execute(
-        "SELECT section, impact FROM postings WHERE stem = ? ORDER BY impact DESC LIMIT ?",
-        (stem, limit),
-    ).fetchall()
-    if removed:
-        rows = [r for r in rows if r[0] not in removed]
-    extra = db.execute(
-        "SELECT section, impact FROM postings_new WHERE stem = ? ORDER BY impact DESC LIMIT ?",
-        (stem, limit),
-    ).fetchall()
-    if extra:
-        rows = sorted(rows + extra, key=lambda r: -r[1])[:limit]
-    return rows
+    if not limits:
+        return {}
+    marks = ",".join("?" * len(limits))
+    stems = list(limits)
+    found: dict[str, Postings] = {}
+    for stem, sections, impacts in db.execute(
+        f"SELECT stem, substr(sections, 1, ?), substr(impacts, 1, ?) FROM postings_lists "
+        f"WHERE stem IN ({marks})",
+        (8 * max(limits.values()), 8 * max(limits.values()), *stems),
+    ):
+        keep = limits[stem]
+        found[stem] = (_unpack(SECTION, sections)[:keep], _unpack(IMPACT, impacts)[:keep])
+    extra: dict[str, list[tuple[int, float]]] = {}
+    for stem, section, impact in db.execute(
+        f"SELECT stem, section, impact FROM postings_new WHERE stem IN ({marks})", stems
+    ):
+        extra.setdefault(stem, []).append((section, impact))
+    if not removed and not extra:
+        return found
+    for stem in stems:
+        sections, impacts = found.get(stem, ((), ()))
+        rows = [r for r in zip(sections, impacts, strict=True) if r[0] not in removed]
+        rows = sorted(rows + extra.get(stem, []), key=lambda r: -r[1])[: limits[stem]]
+        if rows:
+            found[stem] = ([r[0] for r in rows], [r[1] for r in rows])
+    return found

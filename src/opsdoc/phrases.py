@@ -1,0 +1,84 @@
+"""Exact phrases on a big index: where a quoted error occurs, at a bounded cost.
+
+A pasted error line carries exact signals ("failed calling webhook"), each
+looked up as an FTS5 phrase. On the main table that costs a walk of every
+phrase word's whole posting list, positions included, and bm25 on top: on
+tens of thousands of sections, several milliseconds a phrase. Two things
+bound it there:
+
+* The fields where a signal counts fully (title, symptoms, signals) are
+  short; a second FTS5 table holding only them answers a phrase from
+  posting lists a fraction of the size. Which sections hold it is all the
+  ranking needs (see find.py): no bm25 is computed.
+* Everywhere else (labels, body, code) a phrase is looked up without bm25
+  and in at most ``CAP`` sections. A phrase that many sections quote in
+  their body says little about any one of them: past the cap it still
+  counts where it is a symptom or in a title, and its frequency is
+  estimated from how far into the table the cap was reached.
+
+Only big indexes keep this table, beside the postings (see postings.py);
+small ones look phrases up on the main table, as before.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+STRONG = ("title", "symptoms", "signals")  # the fields where a quoted signal counts fully
+CAP = 400  # sections a phrase is looked up in outside the strong fields
+TABLE = "postings_strong"
+
+
+@dataclass
+class PhraseRows:
+    """Where one exact phrase occurs."""
+
+    titled: set[int] = field(default_factory=set)  # in the title
+    strong: set[int] = field(default_factory=set)  # in the title, symptoms or signals
+    weak: set[int] = field(default_factory=set)  # only in labels, body or code
+    count: int = 0  # sections that hold it (estimated past CAP)
+
+
+def create(db: sqlite3.Connection, tokenizer: str) -> None:
+    """The strong-field table, filled from the main FTS table (inside the caller's transaction)."""
+    names = ", ".join(STRONG)
+    db.execute(f"CREATE VIRTUAL TABLE {TABLE} USING fts5({names}, tokenize = '{tokenizer}')")
+    db.execute(f"INSERT INTO {TABLE} (rowid, {names}) SELECT rowid, {names} FROM fts")
+
+
+def drop(db: sqlite3.Connection) -> None:
+    db.execute(f"DROP TABLE IF EXISTS {TABLE}")
+
+
+def add_scratch(db: sqlite3.Connection) -> None:
+    """The sections the caller copied to ``temp.scratch`` (a small update)."""
+    names = ", ".join(STRONG)
+    db.execute(f"INSERT INTO {TABLE} (rowid, {names}) SELECT rowid, {names} FROM temp.scratch")
+
+
+def remove(db: sqlite3.Connection, sections: Iterable[int]) -> None:
+    db.executemany(f"DELETE FROM {TABLE} WHERE rowid = ?", [(r,) for r in sections])
+
+
+def lookup(db: sqlite3.Connection, phrase: str) -> PhraseRows:
+    """Where ``phrase`` (an FTS5 phrase query) occurs."""
+    found = PhraseRows()
+    found.strong = {r[0] for r in db.execute(f"SELECT rowid FROM {TABLE}(?)", (phrase,))}
+    if found.strong:  # a column filter on a table this small costs less than bm25 would
+        titled = db.execute(f"SELECT rowid FROM {TABLE}(?)", ("{title} : " + phrase,))
+        found.titled = {r[0] for r in titled}
+    anywhere = [
+        r[0]
+        for r in db.execute("SELECT rowid FROM fts WHERE fts MATCH ? LIMIT ?", (phrase, CAP + 1))
+    ]
+    if len(anywhere) <= CAP:
+        found.weak = set(anywhere) - found.strong
+        found.count = len(found.strong | found.weak)
+    else:
+        # Rowids run in file order, so the share of the table the cap took to
+        # reach estimates the phrase's share of all sections.
+        last = db.execute("SELECT max(rowid) FROM fts").fetchone()[0] or 1
+        found.count = max(len(found.strong), round(CAP * last / anywhere[-1]))
+    return found
