@@ -216,41 +216,33 @@ def _unpack(code: str, blob: bytes) -> array:
     return values
 
 
-Postings = tuple[Sequence[int], Sequence[float]]  # sections and their impacts, best first
+Postings = tuple[array, array]  # sections and their impacts, best first
 
 
-def best(
-    db: sqlite3.Connection,
-    limits: Mapping[str, int],
-    removed: set[int] = frozenset(),  # type: ignore[assignment]
-) -> dict[str, Postings]:
+def best(db: sqlite3.Connection, limits: Mapping[str, int]) -> dict[str, Postings]:
     """For each stem, the sections where it weighs most (up to its limit), best first.
 
-    ``removed`` is :func:`gone`, read once per query by the caller.
+    Postings added since the last rebuild follow, whatever their impact: a
+    handful per stem. Sections removed since then may still be named; the
+    caller drops :func:`gone` from its totals once, rather than here per row.
     """
     if not limits:
         return {}
     marks = ",".join("?" * len(limits))
     stems = list(limits)
+    most = 8 * max(limits.values())
     found: dict[str, Postings] = {}
     for stem, sections, impacts in db.execute(
         f"SELECT stem, substr(sections, 1, ?), substr(impacts, 1, ?) FROM postings_lists "
         f"WHERE stem IN ({marks})",
-        (8 * max(limits.values()), 8 * max(limits.values()), *stems),
+        (most, most, *stems),
     ):
         keep = limits[stem]
         found[stem] = (_unpack(SECTION, sections)[:keep], _unpack(IMPACT, impacts)[:keep])
-    extra: dict[str, list[tuple[int, float]]] = {}
     for stem, section, impact in db.execute(
         f"SELECT stem, section, impact FROM postings_new WHERE stem IN ({marks})", stems
     ):
-        extra.setdefault(stem, []).append((section, impact))
-    if not removed and not extra:
-        return found
-    for stem in stems:
-        sections, impacts = found.get(stem, ((), ()))
-        rows = [r for r in zip(sections, impacts, strict=True) if r[0] not in removed]
-        rows = sorted(rows + extra.get(stem, []), key=lambda r: -r[1])[: limits[stem]]
-        if rows:
-            found[stem] = ([r[0] for r in rows], [r[1] for r in rows])
+        sections, impacts = found.setdefault(stem, (array(SECTION), array(IMPACT)))
+        sections.append(section)  # type: ignore[attr-defined]
+        impacts.append(impact)  # type: ignore[attr-defined]
     return found
