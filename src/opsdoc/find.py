@@ -272,11 +272,12 @@ def _weigh(index: Index, groups: list[tuple[list[str], float]]) -> dict[int, flo
         stem: max(READ_PER_STEM // 8, int(READ_PER_STEM * min(1.0, 2 * weight / heaviest)))
         for stem, weight in words.items()
     }
-    for stem, (sections, impacts) in postings.best(index.db, limits).items():
+    reborn = postings.reused(index.db)
+    for stem, (sections, impacts) in postings.best(index.db, limits, reborn).items():
         weight = words[stem]
         for rowid, impact in zip(sections, impacts, strict=True):
             scores[rowid] += weight * impact
-    for rowid in postings.gone(index.db):
+    for rowid in postings.gone(index.db) - reborn:
         scores.pop(rowid, None)
     return dict(heapq.nlargest(CANDIDATES, scores.items(), key=itemgetter(1)))
 

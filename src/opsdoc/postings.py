@@ -49,6 +49,7 @@ _TABLE = """CREATE TABLE {name} (
 # ``postings`` is the row-per-posting table of an older index format: dropped.
 TABLES = ("postings", "postings_lists", "postings_new", "postings_gone")
 SECTION, IMPACT = "q", "d"  # array type codes: 64-bit rowids, doubles (bm25 to the last bit)
+WIDTH = 8  # bytes per packed value, for both
 
 
 def _varints(blob: bytes) -> int:
@@ -194,6 +195,24 @@ def gone(db: sqlite3.Connection) -> set[int]:
     return {r[0] for r in db.execute("SELECT section FROM postings_gone")}
 
 
+def reused(db: sqlite3.Connection) -> set[int]:
+    """Gone sections whose rowid a new section has taken since.
+
+    SQLite hands the highest rowids out again, so re-reading the file indexed
+    last gives its new sections its old numbers: the lists must drop those old
+    postings row by row. Other gone sections a reader leaves out of its totals.
+    """
+    # CROSS JOIN keeps the few gone sections outermost: the planner, with no
+    # statistics, would otherwise scan every section.
+    return {
+        r[0]
+        for r in db.execute(
+            "SELECT g.section FROM postings_gone AS g "
+            "CROSS JOIN sections AS s ON s.rowid = g.section"
+        )
+    }
+
+
 def idf(total: int, frequency: int) -> float:
     """bm25's idf as FTS5 computes it (never below a tiny positive value)."""
     value = math.log((total - frequency + 0.5) / (frequency + 0.5))
@@ -219,18 +238,23 @@ def _unpack(code: str, blob: bytes) -> array:
 Postings = tuple[array, array]  # sections and their impacts, best first
 
 
-def best(db: sqlite3.Connection, limits: Mapping[str, int]) -> dict[str, Postings]:
+def best(
+    db: sqlite3.Connection,
+    limits: Mapping[str, int],
+    reborn: set[int] = frozenset(),  # type: ignore[assignment]
+) -> dict[str, Postings]:
     """For each stem, the sections where it weighs most (up to its limit), best first.
 
     Postings added since the last rebuild follow, whatever their impact: a
-    handful per stem. Sections removed since then may still be named; the
-    caller drops :func:`gone` from its totals once, rather than here per row.
+    handful per stem. A list that names a :func:`reused` section (``reborn``,
+    read once per query by the caller) loses those old postings; other gone
+    sections are still named, for the caller to leave out of its totals.
     """
     if not limits:
         return {}
     marks = ",".join("?" * len(limits))
     stems = list(limits)
-    most = 8 * max(limits.values())
+    most = WIDTH * max(limits.values())
     found: dict[str, Postings] = {}
     for stem, sections, impacts in db.execute(
         f"SELECT stem, substr(sections, 1, ?), substr(impacts, 1, ?) FROM postings_lists "
@@ -238,11 +262,16 @@ def best(db: sqlite3.Connection, limits: Mapping[str, int]) -> dict[str, Posting
         (most, most, *stems),
     ):
         keep = limits[stem]
-        found[stem] = (_unpack(SECTION, sections)[:keep], _unpack(IMPACT, impacts)[:keep])
+        sections, impacts = _unpack(SECTION, sections)[:keep], _unpack(IMPACT, impacts)[:keep]
+        if reborn and not reborn.isdisjoint(sections):
+            live = [i for i, section in enumerate(sections) if section not in reborn]
+            sections = array(SECTION, [sections[i] for i in live])
+            impacts = array(IMPACT, [impacts[i] for i in live])
+        found[stem] = (sections, impacts)
     for stem, section, impact in db.execute(
         f"SELECT stem, section, impact FROM postings_new WHERE stem IN ({marks})", stems
     ):
         sections, impacts = found.setdefault(stem, (array(SECTION), array(IMPACT)))
-        sections.append(section)  # type: ignore[attr-defined]
-        impacts.append(impact)  # type: ignore[attr-defined]
+        sections.append(section)
+        impacts.append(impact)
     return found
