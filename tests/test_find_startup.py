@@ -119,3 +119,27 @@ def test_find_imports_only_what_it_needs(tmp_path) -> None:
         "rich.table",
     }
     assert unwanted.isdisjoint(modules), sorted(unwanted & set(modules))
+
+
+def test_bytes_that_are_not_utf8_get_a_one_line_error_or_are_searched(tmp_path) -> None:
+    runbooks = tmp_path / "runbooks"
+    runbooks.mkdir()
+    (runbooks / "disk.md").write_text("# Disk\n\n## Disk full\n\nNo space left on device.\n")
+    index = ["--in", str(runbooks), "--index", str(tmp_path / "idx.sqlite3")]
+    binary = tmp_path / "alert.json"
+    binary.write_bytes(b'{"alerts": "\xff\xfe"}')
+
+    result = run_opsdoc("find", *index, "--alert", str(binary))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {binary}")
+    assert "not UTF-8" in result.stderr and "Traceback" not in result.stderr
+
+    # A pasted log with a stray byte is still a query: the byte is replaced.
+    found = subprocess.run(
+        [sys.executable, "-m", "opsdoc", "find", *index, "--json", "-"],
+        input=b"no space left \xff on device\n",
+        capture_output=True,
+        check=False,
+    )
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)[0]["title"] == "Disk full"

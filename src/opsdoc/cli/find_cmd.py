@@ -21,10 +21,11 @@ from opsdoc.query import Query, understand
 _MASKER = Masker()
 
 
-def _read_stdin(what: str) -> str:
+def _read_stdin(what: str) -> bytes:
+    """Raw bytes: a pasted log may hold a stray byte that is not UTF-8."""
     if sys.stdin.isatty():
         raise OpsdocError(f"no {what} given", hint="pass it as an argument or pipe it in")
-    return sys.stdin.read()
+    return sys.stdin.buffer.read()
 
 
 @app.command("find")
@@ -78,12 +79,18 @@ def _understand(query: str | None, alert: str | None) -> Query:
             payload = _read_stdin("alert payload")
         else:
             try:
-                payload = Path(alert).read_text(encoding="utf-8")
+                payload = Path(alert).read_bytes()  # from_alert says when it is not UTF-8
             except OSError as exc:
                 raise OpsdocError(f"cannot read the alert: {exc.strerror}", path=alert) from None
-        return from_alert(payload)
-    text = _read_stdin("query") if query in (None, "-") else query
-    return understand(text or "")
+        try:
+            return from_alert(payload)
+        except OpsdocError as exc:
+            if alert != "-" and exc.path is None:
+                exc.path = alert  # say which file, when it was one
+            raise
+    if query in (None, "-"):
+        query = _read_stdin("query").decode("utf-8", errors="replace")
+    return understand(query or "")
 
 
 def _refresh(index: Index, folders: list[Path]) -> None:
