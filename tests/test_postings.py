@@ -6,7 +6,9 @@ which an index keeps postings; the code paths are the ones a big index takes.
 
 from __future__ import annotations
 
+import random
 import sqlite3
+from array import array
 
 import pytest
 
@@ -170,3 +172,54 @@ def test_a_re_read_file_that_reuses_its_rowids_is_still_found(tmp_path) -> None:
             assert title in [h.title for h in hits], title
     assert search(index, understand("zanzibar ledger"), limit=1)[0].title == "Zanzibar quorum loss"
     index.close()
+
+
+TOPS = [pytest.param(postings._top_python, id="python")] + (
+    [pytest.param(postings._top_compiled, id="compiled")]
+    if postings._top_compiled is not None
+    else []
+)
+
+
+def _lists(*stems: tuple[list[int], list[float], float]) -> list[postings.Weighted]:
+    return [
+        (array(postings.SECTION, rows), array(postings.IMPACT, impacts), weight)
+        for rows, impacts, weight in stems
+    ]
+
+
+@pytest.mark.parametrize("top", TOPS)
+def test_top_sums_weighted_impacts_best_first_and_leaves_gone_sections_out(top) -> None:
+    lists = _lists(([1, 2, 3], [1.0, 2.0, 3.0], 2.0), ([3, 4, 5], [1.0, 10.0, 0.5], 1.0))
+    assert top(lists, array(postings.SECTION, [2]), 3) == [(4, 10.0), (3, 7.0), (1, 2.0)]
+    assert top(lists, array(postings.SECTION), 0) == []
+    assert top([], array(postings.SECTION), 5) == []
+    # Equal scores come out by rowid, whatever order they were added in.
+    tied = _lists(([9, 7, 8], [1.0, 1.0, 1.0], 1.0))
+    assert top(tied, array(postings.SECTION, [42]), 2) == [(7, 1.0), (8, 1.0)]
+
+
+def test_the_compiled_sums_are_the_python_ones_bit_for_bit() -> None:
+    if postings._top_compiled is None:
+        pytest.skip("the C helper was not built here (no compiler at install)")
+    rng = random.Random(4)
+    for _case in range(200):
+        lists = []
+        for _stem in range(rng.randint(0, 12)):
+            rows = rng.sample(range(1, 3000), rng.randint(0, 400))
+            # Coarse impacts make many exact ties, where the order is most fragile.
+            impacts = [rng.choice([0.5, 1.25, rng.random() * 3]) for _ in rows]
+            lists += _lists((rows, impacts, rng.choice([1.0, 0.35, rng.random() * 8])))
+        gone = array(postings.SECTION, rng.sample(range(1, 3000), rng.randint(0, 50)))
+        k = rng.choice([0, 1, 5, 300, 5000])
+        assert postings._top_compiled(lists, gone, k) == postings._top_python(lists, gone, k)
+
+
+def test_the_compiled_sums_refuse_lists_that_do_not_line_up() -> None:
+    if postings._top_compiled is None:
+        pytest.skip("the C helper was not built here (no compiler at install)")
+    uneven = [(array(postings.SECTION, [1, 2]), array(postings.IMPACT, [1.0]), 1.0)]
+    with pytest.raises(ValueError, match="as many"):
+        postings._top_compiled(uneven, array(postings.SECTION), 5)
+    with pytest.raises(TypeError):
+        postings._top_compiled([("not", "buffers")], array(postings.SECTION), 5)

@@ -10,14 +10,13 @@ names a file (and anchor) the index knows wins outright.
 
 from __future__ import annotations
 
-import heapq
 import math
 import os
 import re
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
-from operator import itemgetter
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -136,7 +135,7 @@ def search(index: Index, query: Query, *, limit: int = 5) -> list[Hit]:
     matched: dict[int, list[str]] = {}
     if terms:
         found_at = {
-            p: _phrase_rows(index, p)
+            p: _phrase_rows(index, p, titles=_long_enough(s))
             for s in query.signals
             if (p := _phrase(s)) and not _costly(index, p)
         }
@@ -153,13 +152,10 @@ def search(index: Index, query: Query, *, limit: int = 5) -> list[Hit]:
             phrase = _phrase(signal)
             if not phrase or _URLISH.search(signal):
                 continue
-            # A title match counts double only for phrases of three words or more:
-            # two common words ("command failed") meet in a title by accident.
-            long_enough = len(_TOKEN.findall(signal)) >= 3
             found = found_at.get(phrase)
             if found is None:
                 continue
-            titled = found.titled if long_enough else set()
+            titled = found.titled if _long_enough(signal) else set()
             strong, weak = found.strong, found.weak
             found_in = found.count
             if not found_in:
@@ -189,10 +185,18 @@ def search(index: Index, query: Query, *, limit: int = 5) -> list[Hit]:
     return hits
 
 
-def _phrase_rows(index: Index, phrase: str) -> PhraseRows:
+def _long_enough(signal: str) -> bool:
+    """A title match counts double only for phrases of three words or more.
+
+    Two common words ("command failed") meet in a title by accident.
+    """
+    return len(_TOKEN.findall(signal)) >= 3
+
+
+def _phrase_rows(index: Index, phrase: str, *, titles: bool = True) -> PhraseRows:
     """Where an exact phrase occurs: from one FTS5 query, or on a big index phrases.py."""
     if index.postings_average() is not None:
-        return phrases.lookup(index.db, phrase)
+        return phrases.lookup(index.db, phrase, titles=titles, elsewhere=_rarest_run(index, phrase))
 
     # bm25 with a column's weight set to 0 is 0 exactly when the phrase is not
     # in that column: one query tells the columns apart.
@@ -210,6 +214,21 @@ def _phrase_rows(index: Index, phrase: str) -> PhraseRows:
         (found.strong if head else found.weak).add(rowid)
     found.count = len(found.strong) + len(found.weak)
     return found
+
+
+def _rarest_run(index: Index, phrase: str) -> str:
+    """The run of ``phrases.WINDOW`` words of a long phrase that fewest sections hold.
+
+    Runs are compared by their rarest word, then the next rarest.
+    """
+    words = phrase.strip('"').split()
+    size = phrases.WINDOW
+    if len(words) <= size:
+        return phrase
+    frequency = index.doc_frequency(words)
+    counts = [frequency.get(w, 0) for w in words]
+    start = min(range(len(words) - size + 1), key=lambda i: sorted(counts[i : i + size]))
+    return '"' + " ".join(words[start : start + size]) + '"'
 
 
 def _cover_titles(
@@ -230,17 +249,23 @@ def _cover_titles(
     for rowid, title in index.db.execute(
         f"SELECT rowid, title FROM sections WHERE rowid IN ({marks})", candidates
     ):
-        words = {
-            _stem(w)
-            for w in _TOKEN.findall(split_words(title).lower())
-            if w not in _TITLE_NOISE and not w.isdigit() and len(w) > 1
-        }
+        words = _title_words(title)
         if len(words) < 2:
             continue
         direct = len(words & mine)
         covered = direct + 0.7 * len((words - mine) & near)
         if direct:
             scores[rowid] += scale * (covered / len(words)) ** 2
+
+
+@lru_cache(maxsize=1 << 14)
+def _title_words(title: str) -> frozenset[str]:
+    """A title's stems that name the problem; titles repeat across a big index."""
+    return frozenset(
+        _stem(w)
+        for w in _TOKEN.findall(split_words(title).lower())
+        if w not in _TITLE_NOISE and not w.isdigit() and len(w) > 1
+    )
 
 
 def _weigh(index: Index, groups: list[tuple[list[str], float]]) -> dict[int, float]:
@@ -273,13 +298,12 @@ def _weigh(index: Index, groups: list[tuple[list[str], float]]) -> dict[int, flo
         for stem, weight in words.items()
     }
     reborn = postings.reused(index.db)
-    for stem, (sections, impacts) in postings.best(index.db, limits, reborn).items():
-        weight = words[stem]
-        for rowid, impact in zip(sections, impacts, strict=True):
-            scores[rowid] += weight * impact
-    for rowid in postings.gone(index.db) - reborn:
-        scores.pop(rowid, None)
-    return dict(heapq.nlargest(CANDIDATES, scores.items(), key=itemgetter(1)))
+    lists = [
+        (sections, impacts, words[stem])
+        for stem, (sections, impacts) in postings.best(index.db, limits, reborn).items()
+    ]
+    gone = array(postings.SECTION, sorted(postings.gone(index.db) - reborn))
+    return dict(postings.top(lists, gone, CANDIDATES))
 
 
 def _selective(index: Index, terms: list[str]) -> list[str]:

@@ -14,7 +14,10 @@ bound it there:
   and in at most ``CAP`` sections. A phrase that many sections quote in
   their body says little about any one of them: past the cap it still
   counts where it is a symptom or in a title, and its frequency is
-  estimated from how far into the table the cap was reached.
+  estimated from how far into the table the cap was reached. A long
+  phrase is looked for there by its rarest run of words (``WINDOW``, the
+  caller's choice): its common words ("could not be", "the") have the
+  longest posting lists, and the rare run finds the same sections.
 
 Only big indexes keep this table, beside the postings (see postings.py);
 small ones look phrases up on the main table, as before.
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 
 STRONG = ("title", "symptoms", "signals")  # the fields where a quoted signal counts fully
 CAP = 400  # sections a phrase is looked up in outside the strong fields
+WINDOW = 4  # words of a long phrase looked for outside the strong fields
 TABLE = "postings_strong"
 
 
@@ -62,16 +66,25 @@ def remove(db: sqlite3.Connection, sections: Iterable[int]) -> None:
     db.executemany(f"DELETE FROM {TABLE} WHERE rowid = ?", [(r,) for r in sections])
 
 
-def lookup(db: sqlite3.Connection, phrase: str) -> PhraseRows:
-    """Where ``phrase`` (an FTS5 phrase query) occurs."""
+def lookup(
+    db: sqlite3.Connection, phrase: str, *, titles: bool = True, elsewhere: str | None = None
+) -> PhraseRows:
+    """Where ``phrase`` (an FTS5 phrase query) occurs.
+
+    ``titles``: whether to tell the sections that have it in their title;
+    ``elsewhere``: the phrase to look for outside the strong fields, a run
+    of ``phrase``'s words (by default the whole of it).
+    """
     found = PhraseRows()
     found.strong = {r[0] for r in db.execute(f"SELECT rowid FROM {TABLE}(?)", (phrase,))}
-    if found.strong:  # a column filter on a table this small costs less than bm25 would
+    if found.strong and titles:  # a column filter on a table this small costs less than bm25
         titled = db.execute(f"SELECT rowid FROM {TABLE}(?)", ("{title} : " + phrase,))
         found.titled = {r[0] for r in titled}
     anywhere = [
         r[0]
-        for r in db.execute("SELECT rowid FROM fts WHERE fts MATCH ? LIMIT ?", (phrase, CAP + 1))
+        for r in db.execute(
+            "SELECT rowid FROM fts WHERE fts MATCH ? LIMIT ?", (elsewhere or phrase, CAP + 1)
+        )
     ]
     if len(anywhere) <= CAP:
         found.weak = set(anywhere) - found.strong

@@ -22,12 +22,19 @@ own bm25, so the two agree exactly where the labelled query set measures.
 
 from __future__ import annotations
 
+import heapq
 import math
 import sqlite3
 from array import array
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import groupby
 from operator import itemgetter
+
+try:  # the C twin of _top_python, built at install when a compiler is there
+    from opsdoc._postings import top as _top_compiled
+except ImportError:  # pragma: no cover - depends on the machine that installed us
+    _top_compiled = None
 
 BIG = 20_000  # sections from which an index keeps postings and find reads them
 KEEP = 1000  # postings kept per stem at a full build (later additions are all kept)
@@ -275,3 +282,32 @@ def best(
         sections.append(section)
         impacts.append(impact)
     return found
+
+
+Weighted = tuple[array, array, float]  # a stem's sections, impacts and the query's weight for it
+
+
+def top(lists: Sequence[Weighted], gone: array, k: int) -> list[tuple[int, float]]:
+    """The k sections with the highest sum of weight x impact, best first.
+
+    Sections in ``gone`` are left out; equal scores go by rowid. The sums
+    are the whole cost of a long query on a big index, so they run in C
+    when the helper was built, else in Python: the same answer either way.
+    """
+    if _top_compiled is not None:
+        return _top_compiled(lists, gone, k)
+    return _top_python(lists, gone, k)
+
+
+def _top_python(lists: Sequence[Weighted], gone: array, k: int) -> list[tuple[int, float]]:
+    scores: defaultdict[int, float] = defaultdict(float)
+    for sections, impacts, weight in lists:
+        for rowid, impact in zip(sections, impacts, strict=True):
+            scores[rowid] += weight * impact
+    for rowid in gone:
+        scores.pop(rowid, None)
+    if k <= 0 or not scores:
+        return []
+    cut = heapq.nlargest(k, scores.values())[-1]
+    best = sorted((kv for kv in scores.items() if kv[1] >= cut), key=lambda kv: (-kv[1], kv[0]))
+    return best[:k]
