@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from opsdoc import postings
 from opsdoc.alerts import from_alert
 from opsdoc.find import search
 from opsdoc.index import Index, parse_for_index
@@ -158,6 +159,8 @@ def main() -> int:
         )
         p1, mrr = quality_at_scale(index)
         ranking = "impact postings" if index.postings_average() is not None else "FTS5 bm25"
+        if index.postings_average() is not None:
+            ranking += ", sums in " + ("C" if postings._top_compiled else "Python (no C helper)")
         print(f"labelled set at scale:   P@1 {p1:.3f}   MRR {mrr:.3f}   (ranking: {ranking})")
         index.close()
 

@@ -387,9 +387,9 @@ def _by_runbook_url(index: Index, url: str) -> int | None:
         return None
     best: tuple[int, str] | None = None
     stem = components[-1].rsplit(".", 1)[0]
-    # Every way a file can stand for the URL (see _shared_tail) has this stem in
-    # its name: a cheap substring test skips the Path work for the rest.
-    for path in index.files(containing=stem):
+    # Every way a file can stand for the URL (see _shared_tail) is a way its
+    # name answers to this stem (Index.files_named).
+    for path in index.files_named(stem):
         name = Path(path).name
         depth = _shared_tail(name, path, components)
         if depth and (best is None or depth > best[0]):

@@ -115,6 +115,7 @@ class Index:
         """)
         self._stems: dict[str, tuple[str | None, int]] = {}
         self._count: int | None = None
+        self._names: dict[str, list[str]] | None = None  # see files_named
         self._average: float | bool | None = False  # False: not looked up yet
         self._added: list[int] = []
         self._removed: list[int] = []
@@ -233,6 +234,7 @@ class Index:
             self.db.execute("COMMIT")
             self._stems.clear()
             self._count = None
+            self._names = None
             self._average = False
             if stats.read > BIG_UPDATE:
                 # A big build leaves a big write-ahead log; fold it in now rather
@@ -356,14 +358,23 @@ class Index:
 
     # -- reading ---------------------------------------------------------------
 
-    def files(self, containing: str = "") -> list[str]:
-        """Indexed file paths, optionally only those containing a string (case-sensitive)."""
-        return [
-            r[0]
-            for r in self.db.execute(
-                "SELECT path FROM files WHERE instr(path, ?) > 0 ORDER BY path", (containing,)
-            )
-        ]
+    def files(self) -> list[str]:
+        """Indexed file paths, in order."""
+        return [r[0] for r in self.db.execute("SELECT path FROM files ORDER BY path")]
+
+    def files_named(self, stem: str) -> list[str]:
+        """Indexed files, in order, whose name can stand for ``stem`` (see _name_keys).
+
+        An alert's runbook_url names a file; a scan of every path for it cost
+        a millisecond a query on a big index. The map is built on first use.
+        """
+        if self._names is None:
+            names: dict[str, list[str]] = {}
+            for path in self.files():
+                for key in _name_keys(os.path.basename(path)):
+                    names.setdefault(key, []).append(path)
+            self._names = names
+        return self._names.get(stem, [])
 
     def highlight(
         self, rowids: Sequence[int], expression: str, marks: tuple[str, str]
@@ -410,6 +421,20 @@ class Index:
             {"rowid": r[0], "id": r[1], "title": r[2], "kind": r[3], "anchors": json.loads(r[4])}
             for r in rows
         ]
+
+
+def _name_keys(name: str) -> set[str]:
+    """The stems a file name answers to: its own, and each "__"-separated tail's.
+
+    Files copied out of a repository often flatten their path into the name
+    (``owner__repo__docs__x.md``), so ``x`` finds that file too.
+    """
+    keys = {name.rsplit(".", 1)[0], Path(name).stem}
+    at = name.find("__")
+    while at >= 0:
+        keys.add(name[at + 2 :].rsplit(".", 1)[0])
+        at = name.find("__", at + 1)
+    return keys
 
 
 def _under(path: str, roots: Iterable[str]) -> bool:
