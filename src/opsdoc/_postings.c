@@ -86,6 +86,10 @@ static void select_best(Entry *e, size_t n, size_t k)
 
 static int read_list(PyObject *item, Py_buffer *sections, Py_buffer *impacts, double *weight)
 {
+    if (!PyTuple_Check(item)) {
+        PyErr_SetString(PyExc_TypeError, "each list must be a (sections, impacts, weight) tuple");
+        return -1;
+    }
     if (!PyArg_ParseTuple(item, "y*y*d", sections, impacts, weight))
         return -1;
     if (sections->len % 8 || impacts->len != sections->len) {
