@@ -223,3 +223,5 @@ def test_the_compiled_sums_refuse_lists_that_do_not_line_up() -> None:
         postings._top_compiled(uneven, array(postings.SECTION), 5)
     with pytest.raises(TypeError):
         postings._top_compiled([("not", "buffers")], array(postings.SECTION), 5)
+    with pytest.raises(TypeError, match="tuple"):
+        postings._top_compiled([1], array(postings.SECTION), 5)
