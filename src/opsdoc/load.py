@@ -126,7 +126,7 @@ def decode(data: bytes, path: str) -> Source:
         raise OpsdocError(
             "binary file (mostly control characters)", path=path, hint="opsdoc reads Markdown text"
         )
-    if encoding == "utf-8" and _MOJIBAKE_HINT.search(text):
+    if encoding == "utf-8" and not text.isascii() and _MOJIBAKE_HINT.search(text):
         import ftfy  # imported here: most files never need it
 
         fixed = ftfy.fix_encoding(text)

@@ -144,12 +144,12 @@ def console_commands(code: str) -> str:
     A block with no prompt at all is taken to be commands only.
     """
     lines = code.splitlines()
-    if not any(_prompt(line) is not None for line in lines):
+    prompts = [_prompt(line) for line in lines]
+    if all(command is None for command in prompts):
         return code
     out: list[str] = []
     continuing = False
-    for line in lines:
-        command = _prompt(line)
+    for line, command in zip(lines, prompts, strict=True):
         if command is not None:
             out.append(command)
             continuing = command.rstrip().endswith("\\")
@@ -159,8 +159,17 @@ def console_commands(code: str) -> str:
     return "\n".join(out) + ("\n" if out else "")
 
 
+# A shell prompt: an optional `(venv)`, an optional `user@host:~/dir`, then
+# `$`, `%` or `#` and a space. The host part is written so that no two
+# quantifiers can share a character: a long line without a prompt fails in
+# linear time (the earlier `[\w.@-]+[:~\w/.-]*` was quadratic on one).
+_PROMPT = re.compile(r"\s*(?:\(\S+\)\s*)?(?:[\w.@-]+(?:[:~/][:~\w/.-]*)?)?[$%#]\s(.*)")
+
+
 def _prompt(line: str) -> str | None:
-    match = re.match(r"^\s*(?:\(\S+\)\s*)?(?:[\w.@-]+[:~\w/.-]*)?[$%#]\s(.*)$", line)
+    if "$" not in line and "%" not in line and "#" not in line:
+        return None
+    match = _PROMPT.match(line)
     if match and not line.lstrip().startswith("#"):
         return match.group(1)
     if line.startswith("$ "):

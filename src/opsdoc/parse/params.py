@@ -83,7 +83,11 @@ _ASSIGN = re.compile(
     rf"(?:^|[\s;&|(`])(?:export\s+|local\s+|declare\s+(?:-\w+\s+)*|readonly\s+)?({_NAME})\+?="
 )
 _READ_CMD = re.compile(
-    rf"(?:^|[\s;&|])(?:read|mapfile|readarray)\s+(?:-\w+\s+(?:\S+\s+)?)*({_NAME}(?:\s+{_NAME})*)"
+    # An option's argument never starts with "-", so there is one way to read
+    # `-a -b -c`: with `\S+` here the match backtracked exponentially.
+    # Blanks, not newlines: a `read` ends at the end of its line.
+    rf"(?:^|[\s;&|])(?:read|mapfile|readarray)[ \t]+(?:-\w+[ \t]+(?:[^-\s]\S*[ \t]+)?)*"
+    rf"({_NAME}(?:[ \t]+{_NAME})*)"
 )
 _FOR_VAR = re.compile(rf"(?:^|[\s;])for\s+({_NAME})\s+in\b")
 # $X, ${X}, ${X:-default}, ${#X} (length), ${X%suffix} and the like.
@@ -99,6 +103,8 @@ _PS_ENV = re.compile(rf"\$env:({_NAME})(\s*=(?!=))?", re.IGNORECASE)
 def placeholders(code: str) -> list[str]:
     """Names of ``<placeholder>`` inputs in order of first appearance."""
     seen: dict[str, None] = {}
+    if "<" not in code:
+        return []
     for match in PLACEHOLDER.finditer(code):
         name = match.group(1)
         if name.lower() in _HTML_TAGS:
@@ -107,34 +113,31 @@ def placeholders(code: str) -> list[str]:
     return list(seen)
 
 
+# What `_strip_shell` blanks, left to right as bash reads it: a backslash
+# pair, a single-quoted string, a double-quoted one (kept, but its backslash
+# pairs blanked) and a comment: a `#` at the start of a word.
+_SHELL_BLANKS = re.compile(
+    r"""\\[\s\S]|'[^']*'?|"(?:\\[\s\S]|[^"\\])*"?|(?:\A|(?<=[ \t\n;|&(]))#[^\n]*"""
+)
+_ESCAPED_PAIR = re.compile(r"\\[\s\S]")
+
+
+def _blank(match: re.Match[str]) -> str:
+    text = match.group()
+    if text[0] == '"':
+        return _ESCAPED_PAIR.sub("  ", text) if "\\" in text else text
+    return " " * len(text)
+
+
 def _strip_shell(code: str) -> str:
-    """Shell text with comments and single-quoted strings blanked out."""
-    out: list[str] = []
-    i, n = 0, len(code)
-    in_double = False
-    while i < n:
-        ch = code[i]
-        if ch == "\\" and i + 1 < n:
-            out.append("  ")
-            i += 2
-            continue
-        if not in_double and ch == "'":
-            end = code.find("'", i + 1)
-            end = n if end < 0 else end
-            out.append(" " * (end - i + 1))
-            i = end + 1
-            continue
-        if ch == '"':
-            in_double = not in_double
-        elif not in_double and ch == "#" and (i == 0 or code[i - 1] in " \t\n;|&("):
-            end = code.find("\n", i)
-            end = n if end < 0 else end
-            out.append(" " * (end - i))
-            i = end
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
+    """Shell text with comments and single-quoted strings blanked out.
+
+    One regex pass rather than a Python step per character: a long line stays
+    cheap, and a line with no quote, backslash or hash is returned as it is.
+    """
+    if not any(ch in code for ch in "\\'\"#"):
+        return code
+    return _SHELL_BLANKS.sub(_blank, code)
 
 
 def _strip_comments(code: str, prefix: str) -> str:
@@ -146,18 +149,26 @@ def env_reads(lang: str, code: str) -> list[tuple[str, str | None]]:
     reads: dict[str, str | None] = {}
     sets: set[str] = set()
     if lang == "bash":
+        # Each pattern runs only when the text holds the one character or word
+        # it cannot match without: a long line then costs a few substring scans.
         text = _strip_shell(code)
-        sets.update(m.group(1) for m in _ASSIGN.finditer(text))
-        sets.update(m.group(1) for m in _FOR_VAR.finditer(text))
-        for m in _READ_CMD.finditer(text):
-            sets.update(m.group(1).split())
-        for m in _VAR_REF.finditer(text):
-            name = m.group(1) or m.group(3)
-            reads.setdefault(name, m.group(2) if m.group(1) else None)
-        for m in _PROCESS_ENV.finditer(code):
-            reads.setdefault(m.group(1), m.group(2))
-        for m in _PY_ENV.finditer(code):
-            reads.setdefault(m.group(1) or m.group(3), m.group(2))
+        if "=" in text:
+            sets.update(_ASSIGN.findall(text))
+        if "for" in text:
+            sets.update(_FOR_VAR.findall(text))
+        if "read" in text or "mapfile" in text:
+            for m in _READ_CMD.finditer(text):
+                sets.update(m.group(1).split())
+        if "$" in text:
+            for m in _VAR_REF.finditer(text):
+                name = m.group(1) or m.group(3)
+                reads.setdefault(name, m.group(2) if m.group(1) else None)
+        if "process.env" in code:
+            for m in _PROCESS_ENV.finditer(code):
+                reads.setdefault(m.group(1), m.group(2))
+        if "os." in code:
+            for m in _PY_ENV.finditer(code):
+                reads.setdefault(m.group(1) or m.group(3), m.group(2))
         reads = {k: v for k, v in reads.items() if k not in _SHELL_SPECIAL}
     elif lang == "python":
         for m in _PY_ENV.finditer(_strip_comments(code, "#")):

@@ -300,7 +300,7 @@ class UnitBuilder:
         script = code
         if lang == "bash" and (
             (block.lang or "").lower() in fences.PROMPT_LANGS
-            or re.search(r"^\s*\$ ", code, re.MULTILINE)
+            or ("$ " in code and re.search(r"^\s*\$ ", code, re.MULTILINE))
         ):
             script = fences.console_commands(code)
         phase = _phase(ctx, attrs)

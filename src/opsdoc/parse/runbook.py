@@ -158,7 +158,9 @@ def _yaml(body: str) -> dict[str, Any] | None:
     import yaml
 
     try:
-        data = yaml.safe_load(body)
+        # The C loader where libyaml is there: the pure-Python one takes
+        # seconds on a megabyte of front matter.
+        data = yaml.load(body, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
         return None
     return {str(k): _plain(v) for k, v in data.items()} if isinstance(data, dict) else None
