@@ -27,6 +27,9 @@ from typing import Any
 
 from pglast import parser as pg
 
+from opsdoc.classify import sql_session
+from opsdoc.classify.psql_meta import meta_verdict
+from opsdoc.classify.sql_calls import hidden_call, sql_text_argument
 from opsdoc.model import SAFETY_ORDER, Safety, Statement
 
 __all__ = [
@@ -222,6 +225,8 @@ def _loosen(text: str) -> str:
 # Splitting
 # --------------------------------------------------------------------------
 
+# Identifiers and dollar-quote tags follow PostgreSQL's scanner (scan.l): any
+# non-ASCII character is a letter, and a number never runs into a "$tag$".
 _TOKEN = re.compile(
     r"""
       (?P<ws>[ \t\r\f\v]+)
@@ -231,11 +236,11 @@ _TOKEN = re.compile(
     | (?P<estring>[eE]'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'?)
     | (?P<string>'[^']*(?:''[^']*)*'?)
     | (?P<quoted>"[^"]*(?:""[^"]*)*"?)
-    | (?P<dollar>\$(?:[^\W\d]\w*)?\$)
-    | (?P<word>\w[\w$]*)
+    | (?P<dollar>\$(?:[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?\$)
+    | (?P<word>[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_$\x80-\U0010ffff]*|[0-9]\w*)
     | (?P<semi>;)
     | (?P<meta>\\)
-    | (?P<other>[^\s'"$;\\/\-\w]+|.)
+    | (?P<other>[^\s'"$;\\/\-\w\x80-\U0010ffff]+|.)
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -430,11 +435,11 @@ def _worst(verdicts: Iterable[_Verdict]) -> _Verdict:
 # Statements whose class needs nothing but their node name.
 _SIMPLE: dict[str, tuple[Safety, str]] = {
     "VariableShowStmt": ("read", "SHOW only reads a setting"),
-    "VariableSetStmt": ("read", "SET changes only this session"),
+    "VariableSetStmt": ("read", "SET changes only this session"),  # see sql_session
     "ConstraintsSetStmt": ("read", "SET CONSTRAINTS changes only this transaction"),
-    "ListenStmt": ("read", "LISTEN only subscribes this session to notifications"),
+    "ListenStmt": ("write", "LISTEN subscribes this session past the end of the transaction"),
     "UnlistenStmt": ("read", "UNLISTEN only unsubscribes this session"),
-    "PrepareStmt": ("read", "PREPARE only defines a statement; EXECUTE runs it"),
+    "PrepareStmt": ("write", "PREPARE defines a statement that a later EXECUTE runs"),
     "DeallocateStmt": ("read", "DEALLOCATE only forgets a prepared statement"),
     "FetchStmt": ("read", "FETCH reads rows from a cursor"),
     "ClosePortalStmt": ("read", "CLOSE only closes a cursor"),
@@ -504,7 +509,6 @@ _DEFINITIONS = {
     "CreateFunctionStmt",
     "ViewStmt",
     "RuleStmt",
-    "PrepareStmt",
     "CreateTrigStmt",
     "CreatePolicyStmt",
     "AlterPolicyStmt",
@@ -597,10 +601,12 @@ def _alter_table(body: dict[str, Any]) -> _Verdict:
 
 
 def _copy(body: dict[str, Any]) -> _Verdict:
+    if body.get("is_program"):
+        return _Verdict("destructive", "COPY ... PROGRAM runs a shell command on the server")
     if body.get("is_from"):
         return _Verdict("write", "COPY FROM loads rows into a table")
-    if body.get("filename") or body.get("is_program"):
-        return _Verdict("write", "COPY TO a server file or program acts outside the database")
+    if body.get("filename"):
+        return _Verdict("write", "COPY TO a server file acts outside the database")
     return _Verdict("read", "COPY TO STDOUT only reads")
 
 
@@ -628,6 +634,9 @@ def _transaction(body: dict[str, Any]) -> _Verdict:
         return _Verdict("write", "COMMIT/ROLLBACK PREPARED finishes a prepared transaction", False)
     if kind == "TRANS_STMT_PREPARE":
         return _Verdict("write", "PREPARE TRANSACTION keeps a transaction open past the session")
+    lifted = sql_session.transaction_verdict(body)
+    if lifted is not None:
+        return _Verdict(*lifted)
     return _Verdict("read", "transaction control changes no data by itself")
 
 
@@ -661,9 +670,12 @@ def _statement(kind: str, body: dict[str, Any], rules: SqlRules) -> _Verdict:
     if kind == "CallStmt":
         return _call(body, rules)
     if kind == "DiscardStmt":
-        return _Verdict(
-            "read", "DISCARD resets only this session", body.get("target") != "DISCARD_ALL"
-        )
+        if body.get("target") == "DISCARD_ALL":
+            return _Verdict("write", "DISCARD ALL resets every setting, READ ONLY included", False)
+        return _Verdict("read", "DISCARD resets only this session")
+    session = _session(kind, body)
+    if session is not None:
+        return session
     if kind in _SIMPLE:
         safety, reason = _SIMPLE[kind]
         verdict = _Verdict(safety, reason, kind not in _NON_TRANSACTIONAL)
@@ -678,6 +690,27 @@ def _statement(kind: str, body: dict[str, Any], rules: SqlRules) -> _Verdict:
     if kind == "AlterDatabaseStmt" and _has_option(body.get("options"), "tablespace"):
         verdict.transactional = False
     return verdict
+
+
+def _session(kind: str, body: dict[str, Any]) -> _Verdict | None:
+    """Statements that change how later ones are lexed, run or resolved (sql_session)."""
+    found: tuple[Safety, str] | None = None
+    if kind == "VariableSetStmt":
+        found = sql_session.set_verdict(body)
+    elif kind == "AlterRoleSetStmt":
+        found = sql_session.alter_set_verdict(body, "ROLE")
+    elif kind == "AlterDatabaseSetStmt":
+        found = sql_session.alter_set_verdict(body, "DATABASE")
+    elif kind == "AlterSystemStmt":
+        found = sql_session.alter_set_verdict(body, "SYSTEM")
+    elif kind == "UpdateStmt":
+        found = sql_session.settings_update_verdict(body)
+    elif kind == "DeclareCursorStmt" and int(body.get("options", 0)) & _CURSOR_OPT_HOLD:
+        found = ("write", "DECLARE ... WITH HOLD keeps a cursor open past the transaction")
+    return _Verdict(*found) if found is not None else None
+
+
+_CURSOR_OPT_HOLD = 0x20  # PostgreSQL's CURSOR_OPT_HOLD bit in DeclareCursorStmt.options
 
 
 def _nodes(body: Any) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -715,12 +748,34 @@ def _function(body: dict[str, Any], rules: SqlRules) -> _Verdict:
     parts = _function_name(body)
     shown = ".".join(parts)
     level, key = rules.function_safety(parts)
+    if level == "read" and key == "set_config":
+        found = sql_session.set_config_verdict(body.get("args") or ())
+        if found is not None:
+            return _Verdict(*found)
+    if len(parts) == 1 or parts[-2].lower() == "pg_catalog":
+        runs, text = sql_text_argument(parts[-1].lower(), list(body.get("args") or ()))
+        if runs:
+            return _sql_text(shown, text, rules)
     if level is None:
         return _Verdict("write", f"calls {shown}(), an unknown function that may write")
     if level == "read":
         return _Verdict("read", f"calls {shown}(), which only reads")
     why = rules.why.get(parts[-1].lower()) or rules.why.get(key or "")
     return _Verdict(level, f"calls {shown}, which {why or f'is listed as {level}'}")
+
+
+def _sql_text(shown: str, text: str | None, rules: SqlRules) -> _Verdict:
+    """query_to_xml('...') and the like run their text: classify it as the server will."""
+    if text is None:
+        return _Verdict("write", f"calls {shown}() with SQL text opsdoc cannot see")
+    inner = _worst(
+        _Verdict(s.safety, s.reason) for s in _classify_cached(text, (), rules) if s.text
+    )
+    if not inner.reason:
+        return _Verdict("read", f"calls {shown}() on no statement")
+    if inner.reason.startswith("calls "):
+        return _Verdict(inner.safety, f"{inner.reason} (in SQL text run by {shown}())")
+    return _Verdict(inner.safety, f"runs SQL text through {shown}(): {inner.reason}")
 
 
 def _call(body: dict[str, Any], rules: SqlRules) -> _Verdict:
@@ -740,7 +795,8 @@ def _nested(kind: str, body: dict[str, Any], rules: SqlRules) -> _Verdict | None
         return _Verdict(inner.safety, f"{inner.reason} (in a nested statement)")
     if kind == "SelectStmt":
         return _select(body)
-    return None
+    hidden = hidden_call(kind, body)
+    return _Verdict(*hidden) if hidden is not None else None
 
 
 def _explain(body: dict[str, Any], rules: SqlRules) -> _Verdict:
@@ -790,6 +846,11 @@ def _danger_in_words(words: Sequence[str], rules: SqlRules) -> tuple[Safety, str
     return worst
 
 
+_LEXING_WORDS = (
+    "names a setting that changes how PostgreSQL reads string literals; opsdoc will not run it"
+)
+
+
 def _do_block(body: dict[str, Any], rules: SqlRules) -> _Verdict:
     """DO runs code opsdoc does not parse; its words can still show it is destructive."""
     code = " ".join(
@@ -797,7 +858,10 @@ def _do_block(body: dict[str, Any], rules: SqlRules) -> _Verdict:
         for arg in body.get("args", ())
         if isinstance(arg, dict)
     )
-    danger = _danger_in_words(_words(code), rules)
+    words = _words(code)
+    if sql_session.mentions_lexing(code):
+        return _Verdict("destructive", "DO runs a code block that " + _LEXING_WORDS)
+    danger = _danger_in_words(words, rules)
     if danger is not None and danger[0] == "destructive":
         return _Verdict("destructive", f"DO runs a code block that {danger[1]}")
     return _Verdict("write", "DO runs an anonymous code block that may change anything")
@@ -817,6 +881,8 @@ def _guess(text: str, error: str, rules: SqlRules) -> Statement:
     danger = _danger_in_words(words[1:], rules)
     if danger is not None and LEVELS.index(danger[0]) > LEVELS.index(safety):
         safety, how = danger[0], f"guessed {danger[0]}: it {danger[1]}"
+    if sql_session.mentions_lexing(text):
+        safety, how = "destructive", f"guessed destructive: it {_LEXING_WORDS}"
     transactional = not (
         "CONCURRENTLY" in words
         or first == "VACUUM"
@@ -827,71 +893,9 @@ def _guess(text: str, error: str, rules: SqlRules) -> Statement:
     return Statement(text, safety, reason, 1, kind="", transactional=transactional, parsed=False)
 
 
-_META_DESCRIBE = re.compile(r"d[A-Za-z]*[+Sx]*$|l(ist)?\+?$|z$|sf\+?$|sv\+?$|lo_list$")
-# Meta-commands that only show things or change psql's own display and variables.
-_META_READ_NAMES = """
-    x timing conninfo echo qecho warn pset a t H f C T encoding errverbose ? h help q quit
-    p print r reset set unset g gx gset gdesc watch crosstabview if elif else endif o out
-    w write s lo_export prompt getenv cd bind bind_named parse close_prepared
-    startpipeline endpipeline syncpipeline sendpipeline flushrequest flush getresults
-    copyright restrict unrestrict
-"""
-_META_READ = frozenset(_META_READ_NAMES.split())
-_META_WRITE = {
-    "i": "runs the SQL of another file opsdoc cannot see",
-    "include": "runs the SQL of another file opsdoc cannot see",
-    "ir": "runs the SQL of another file opsdoc cannot see",
-    "include_relative": "runs the SQL of another file opsdoc cannot see",
-    "!": "runs a shell command",
-    "gexec": "runs every value of the result as SQL",
-    "c": "connects to another database",
-    "connect": "connects to another database",
-    "password": "changes a role's password",
-    "lo_import": "imports a file as a large object",
-    "setenv": "changes psql's environment",
-    "e": "opens an editor and runs what it returns",
-    "edit": "opens an editor and runs what it returns",
-    "ef": "opens an editor and runs what it returns",
-    "ev": "opens an editor and runs what it returns",
-}
-
-
-def _copy_direction(args: str) -> str:
-    """'from' or 'to' of a \\copy, ignoring a parenthesized query."""
-    depth, flat = 0, []
-    for char in args:
-        depth += char == "("
-        if depth == 0:
-            flat.append(char)
-        depth -= char == ")" and depth > 0
-    words = re.findall(r"\w+", "".join(flat).lower())
-    return "from" if "from" in words else "to"
-
-
 def _meta_verdict(text: str) -> _Verdict:
-    """The class of a psql meta-command such as ``\\du`` or ``\\copy t from 'f.csv'``."""
-    m = re.match(r"\\([A-Za-z_]+[+Sx]*|!|\?)(.*)", text, re.DOTALL)
-    if m is None:
-        return _Verdict(
-            "write", f"{text.split()[0] if text.split() else text} is not a known psql meta-command"
-        )
-    command, args = m.group(1), m.group(2).strip()
-    base = command.rstrip("+Sx") or command
-    if command == "copy":
-        if _copy_direction(args) == "from":
-            return _Verdict("write", "\\copy ... from loads rows into a table")
-        return _Verdict("read", "\\copy ... to only exports rows to the client")
-    if command == "lo_unlink":
-        return _Verdict("destructive", "\\lo_unlink deletes a large object")
-    if command in _META_WRITE:
-        return _Verdict("write", f"\\{command} {_META_WRITE[command]}")
-    if args.startswith("|") and base in ("o", "out", "g", "gx", "w", "write"):
-        return _Verdict("write", f"\\{command} pipes output to a shell command")
-    if _META_DESCRIBE.match(command):
-        return _Verdict("read", f"\\{command} only describes objects")
-    if command in _META_READ or base in _META_READ:
-        return _Verdict("read", f"\\{command} only changes or shows psql's own state")
-    return _Verdict("write", f"\\{command} is not a psql meta-command opsdoc knows")
+    """The class of a psql meta-command line; the allowlist lives in psql_meta."""
+    return _Verdict(*meta_verdict(text))
 
 
 # --------------------------------------------------------------------------
