@@ -72,6 +72,7 @@ from pathlib import Path
 from typing import Literal
 
 from opsdoc.execute import MAX_OUTPUT_CHARS, Hooks, StepInterrupted, StepOutcome
+from opsdoc.execute.children import Watchdog, adopt_orphans, family, signal_all, start_time
 from opsdoc.model import Step
 from opsdoc.parse.params import PLACEHOLDER, placeholders
 
@@ -775,6 +776,24 @@ def _supervise(
     timeout: float,
     started: float,
 ) -> StepOutcome:
+    adopting = adopt_orphans()  # a double fork's orphan stays ours to find
+    watchdog = Watchdog()  # first, so that the step is guarded from its first instant
+    try:
+        return _supervise_guarded(argv, env, cwd, hooks, timeout, started, watchdog, adopting)
+    finally:
+        watchdog.release()
+
+
+def _supervise_guarded(
+    argv: list[str],
+    env: dict[str, str],
+    cwd: Path | None,
+    hooks: Hooks,
+    timeout: float,
+    started: float,
+    watchdog: Watchdog,
+    adopting: bool,
+) -> StepOutcome:
     try:
         proc = subprocess.Popen(
             argv,
@@ -799,7 +818,10 @@ def _supervise(
             duration=time.monotonic() - started,
         )
 
+    watchdog.watch(proc.pid)
     child = _Child(proc, hooks)
+    child.adopter = os.getpid() if adopting else None
+    child.others = frozenset({watchdog.pid} if watchdog.pid else ())
     timed_out = False
     try:
         deadline = started + timeout
@@ -932,6 +954,9 @@ class _Child:
     def __init__(self, proc: subprocess.Popen[bytes], hooks: Hooks) -> None:
         self.proc = proc
         self.pgid = proc.pid  # start_new_session: the child leads its own group
+        self.born = start_time(proc.pid)  # so that a reused pid is never taken for it
+        self.adopter: int | None = None  # opsdoc, when it reaps the step's orphans
+        self.others: frozenset[int] = frozenset()  # opsdoc's children that are not the step's
         self.hooks = hooks
         self.capture = _Capture(MAX_OUTPUT_CHARS)
         self.stderr_tail = ""
@@ -996,12 +1021,15 @@ class _Child:
     # -- the process group -----------------------------------------------------
 
     def group_alive(self) -> bool:
-        """Whether any live (non-zombie) process is left in the child's group."""
-        return _group_alive(self.pgid)
+        """Whether any live (non-zombie) process is left of the step: its session,
+        its group, or a descendant (``set -m`` jobs, ``setsid`` children)."""
+        members = family(self.pgid, self.born, self.adopter, self.others)
+        return _group_alive(self.pgid) if members is None else bool(members)
 
     def signal(self, sig: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pgid, sig)
+        signal_all(family(self.pgid, self.born, self.adopter, self.others) or set(), sig)
 
     def stop(self) -> None:
         """SIGTERM the group; SIGKILL whatever is alive 3 s later; reap the child."""
