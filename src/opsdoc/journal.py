@@ -16,7 +16,13 @@ listed are the ones the export reads, others are kept as they are):
 
 ``run_started``
     runbook, section, content_hash, user, host, target, git_commit, params,
-    argv, resumed_from, pid, opsdoc (version).
+    argv, resumed_from, pid, opsdoc (version), uid. ``runbook`` is an
+    absolute path; ``user`` is the OS account of the real uid, and
+    ``claimed_user`` what ``$USER``/``$LOGNAME`` said when that differs.
+``run_resumed``
+    resumed_from, notes (how the steps were matched to the changed runbook).
+``statement_skipped``
+    index, text, why: a resumed step's statement the earlier run committed.
 ``step_planned``
     phase, lang, safety, title, option, code (params resolved, secrets masked).
 ``step_confirmed``
@@ -316,8 +322,14 @@ class Journal:
         argv: list[str],
         masker: Masker,
         resumed_from: str | None = None,
+        identity: dict[str, Any] | None = None,
     ) -> RunLog:
-        """Write ``run_started`` and return the log the runner appends the rest to."""
+        """Write ``run_started`` and return the log the runner appends the rest to.
+
+        ``identity`` adds ``uid`` and, when the environment named someone
+        else, ``claimed_user`` beside ``user`` (the OS account; see
+        :mod:`opsdoc.identity`).
+        """
         data = {
             "runbook": runbook,
             "section": section,
@@ -332,6 +344,9 @@ class Journal:
             "pid": os.getpid(),
             "opsdoc": _version(),
         }
+        for key, value in (identity or {}).items():
+            if key != "user":  # the caller's ``user`` stays the one recorded
+                data[key] = value
         encoded, _ = _encode(data, masker)
         for _attempt in range(20):
             run_id = _new_run_id()

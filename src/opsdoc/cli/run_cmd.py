@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +22,7 @@ from rich.text import Text
 from opsdoc.cli import render
 from opsdoc.cli.app import app
 from opsdoc.cli.read_cmds import split_target
+from opsdoc.cli.signals import interrupts_as_ctrl_c
 from opsdoc.config import Target, load_config
 from opsdoc.errors import OpsdocError
 from opsdoc.execute import Confirmation
@@ -36,7 +35,9 @@ from opsdoc.execute.plan import (
     resolve_params,
     select_steps,
 )
+from opsdoc.execute.resume import ResumeState, ask_again, load_state, match_steps, runbook_path
 from opsdoc.execute.runner import Policy, Runner, RunSettings
+from opsdoc.identity import current as current_identity
 from opsdoc.journal import Journal
 from opsdoc.mask import Masker
 from opsdoc.model import Param, Section
@@ -75,15 +76,16 @@ def run_cmd(
     cfg_hint = Path(split_target(target)[0]) if target else Path.cwd()
     settings_journal = journal
     finished: dict[int, str] = {}
+    committed: dict[int, set[int]] = {}
     given = parse_param_args(param)
     resumed_from = None
-    if resume:
-        book_path, anchor, previous, finished = _resume_state(resume, journal, config, cfg_hint)
-        resumed_from = previous["run_id"]
-        target = f"{book_path}#{anchor}"
-        given = {**previous.get("params", {}), **given}
-        db = db or previous.get("target_arg")
-        option = option or previous.get("options", [])
+    state = _resume_state(resume, journal, config, cfg_hint) if resume else None
+    if state is not None:
+        resumed_from = state.run_id
+        target = f"{runbook_path(state)}#{state.section}"
+        given = {**state.params, **given}
+        db = db or state.target_arg
+        option = option or state.options
     if not target:
         raise OpsdocError("run needs FILE#SECTION", hint="`opsdoc list FILE` shows the sections")
     path, anchor = split_target(target)
@@ -97,6 +99,10 @@ def run_cmd(
             path=path,
             hint="it has no executable steps for these filters",
         )
+    notes: list[str] = []
+    if state is not None:
+        finished, committed, notes = match_steps(state, select_steps(section), runbook.sha256)
+        ask_again(state, given, cfg.params, interactive)
     offered = alternatives(planned)
     if not interactive and not option and len(offered) > 1:
         raise OpsdocError(
@@ -122,9 +128,10 @@ def run_cmd(
         _print_plan(plan, tgt, masker, allowed, yes, as_json)
         raise typer.Exit(0)
     store = Journal(settings_journal or cfg.journal)
-    user = _user()
+    who = current_identity()
+    user = who.user
     runlog = store.start_run(
-        runbook=str(path),
+        runbook=str(Path(path).resolve()),  # a resume from another folder finds the same file
         section=section.id,
         content_hash=runbook.sha256,
         user=user,
@@ -135,6 +142,7 @@ def run_cmd(
         argv=masker.mask_data(sys.argv[1:]),
         masker=masker,
         resumed_from=resumed_from,
+        identity=who.fields(),
     )
     runlog.event(
         "run_options",
@@ -145,6 +153,9 @@ def run_cmd(
         target_arg=db if db and tgt and tgt.name != "dsn" else None,
     )
     ui.started(runlog.id, plan, tgt, masker)
+    if state is not None:
+        runlog.event("run_resumed", resumed_from=state.run_id, notes=notes)
+        ui.event("run_resumed", {"step": None, "resumed_from": state.run_id, "notes": notes})
     settings = RunSettings(
         policy=Policy(interactive=interactive, yes=yes, allow=allowed),
         target=tgt,
@@ -152,19 +163,13 @@ def run_cmd(
         cwd=Path(path).resolve().parent,
         options=option,
         finished_before=finished,
+        committed_before=committed,
     )
     runner = Runner(plan, settings, runlog, masker, ui)
-    previous_term = signal.signal(signal.SIGTERM, _term_as_interrupt)
-    try:
+    with interrupts_as_ctrl_c(runner):
         code = runner.run()
-    finally:
-        signal.signal(signal.SIGTERM, previous_term)
     ui.finished(runlog.id, code)
     raise typer.Exit(code)
-
-
-def _term_as_interrupt(_signum: int, _frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 def _allowed(values: list[str]) -> frozenset[str]:
@@ -192,13 +197,6 @@ def _section(runbook: Any, anchor: str | None, path: str) -> Section:
     return section
 
 
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return os.environ.get("USER", "unknown")
-
-
 def _git_commit(path: Path) -> str | None:
     try:
         result = subprocess.run(
@@ -215,26 +213,11 @@ def _git_commit(path: Path) -> str | None:
 
 def _resume_state(
     run_id: str, journal: Path | None, config: Path | None, near: Path
-) -> tuple[str, str, dict[str, Any], dict[int, str]]:
-    """Where a run left off: its runbook, section, params and finished steps."""
+) -> ResumeState:
+    """Where a run left off: its runbook, section, params and what it finished."""
     cfg = load_config(config, near=near)
-    events = Journal(journal or cfg.journal).events(run_id)
-    started = next((e for e in events if e.type == "run_started"), None)
-    if started is None:
-        raise OpsdocError(f"run {run_id} has no start in the journal")
-    options = next((e.data for e in events if e.type == "run_options"), {})
-    finished = {
-        e.step: e.data.get("code_hash", "")
-        for e in events
-        if e.type == "step_finished" and e.data.get("status") == "ok" and e.step
-    }
-    previous = {
-        "run_id": started.run_id,
-        "params": started.data.get("params", {}),
-        "target_arg": options.get("target_arg"),
-        "options": options.get("options", []),
-    }
-    return started.data["runbook"], started.data["section"], previous, finished
+    store = Journal(journal or cfg.journal)
+    return load_state(store.events(store.resolve(run_id)))
 
 
 def _print_plan(
@@ -347,6 +330,12 @@ class TerminalUI:
             )
         elif type == "step_skipped":
             self.console.print(Text(f"  skipped step {step}: {data['why']}", style="dim"))
+        elif type == "statement_skipped":
+            line = f"  skipped statement {data['index']} of step {step}: {data['why']}"
+            self.console.print(Text(line, style="yellow"))
+        elif type == "run_resumed":
+            for note in [f"resuming run {data['resumed_from']}", *data["notes"]]:
+                self.console.print(Text(f"  {note}", style="yellow"))
         elif type == "expectation":
             mark = "✓" if data["held"] else "✗"
             style = "green" if data["held"] else "bold red"

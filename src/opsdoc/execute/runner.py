@@ -8,7 +8,6 @@ before the journal or the UI sees it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from opsdoc.execute import (
 )
 from opsdoc.execute.expect import holds
 from opsdoc.execute.plan import Plan, PlannedStep, alternatives, option_matches
+from opsdoc.execute.resume import code_hash, without_committed
 from opsdoc.journal import RunLog
 from opsdoc.mask import Masker
 from opsdoc.model import Safety, Step, to_dict
@@ -81,6 +81,8 @@ class RunSettings:
     env: Mapping[str, str] | None = None
     options: list[str] = field(default_factory=list)
     finished_before: dict[int, str] = field(default_factory=dict)  # step number -> code hash
+    # Resume: statements (1-based) an interrupted step already committed, by step number.
+    committed_before: dict[int, set[int]] = field(default_factory=dict)
 
 
 class _StepHooks:
@@ -129,6 +131,8 @@ class Runner:
         self.masker = masker
         self.ui = ui
         self._current: PlannedStep | None = None
+        self.interrupt_reason = "Ctrl-C"  # the CLI sets SIGTERM or SIGHUP before raising
+        self._index_map: list[int] = []  # resumed SQL step: its statements' original numbers
 
     def log(self, type: str, step: int | None = None, **data: Any) -> None:
         """Journal an event and show it; both see only masked data."""
@@ -147,7 +151,11 @@ class Runner:
                 step = planned.step
                 if planned.number in self.settings.finished_before:
                     self.log(
-                        "step_skipped", planned.number, why="finished in the run being resumed"
+                        "step_skipped",
+                        planned.number,
+                        why="finished in the run being resumed",
+                        finished=True,  # a resume of this run skips it too
+                        code_hash=code_hash(step),
                     )
                     continue
                 if step.option and chosen and not option_matches(step.option, chosen):
@@ -195,16 +203,19 @@ class Runner:
         except StepInterrupted as exc:
             exc.outcome.status = "interrupted"
             self.finish_step(exc.outcome, self._current)
-            self.log("run_interrupted", why="Ctrl-C")
+            self.log("run_interrupted", self._current_number(), why=self.interrupt_reason)
             self.log("run_finished", status="interrupted", exit_code=EXIT_INTERRUPTED)
             return EXIT_INTERRUPTED
         except KeyboardInterrupt:
-            self.log("run_interrupted", why="Ctrl-C")
+            self.log("run_interrupted", self._current_number(), why=self.interrupt_reason)
             self.log("run_finished", status="interrupted", exit_code=EXIT_INTERRUPTED)
             return EXIT_INTERRUPTED
         status = {EXIT_OK: "ok", EXIT_FAILED: "failed", EXIT_REFUSED: "refused"}[exit_code]
         self.log("run_finished", status=status, exit_code=exit_code)
         return exit_code
+
+    def _current_number(self) -> int | None:
+        return self._current.number if self._current else None
 
     def gate(self, planned: PlannedStep, options: list[str]) -> str:
         """run, skip, quit, option:X, or refused:FLAG."""
@@ -230,6 +241,12 @@ class Runner:
         )
         self.log("step_started", planned.number)
         hooks = _StepHooks(self, planned)
+        done = self.settings.committed_before.get(planned.number)
+        if done and step.lang == "sql":
+            step = self._resumed_sql(planned, done)
+            if step is None:
+                outcome = StepOutcome(status="ok", exit_code=0)
+                return self.finish_step(outcome, planned)
         outcome = self.dispatch(step, hooks)
         code = self.finish_step(outcome, planned)
         if outcome.status == "refused" and hooks.needed_flag:
@@ -241,6 +258,27 @@ class Runner:
                 why=f"a statement needs {hooks.needed_flag}",
             )
         return code
+
+    def _resumed_sql(self, planned: PlannedStep, done: set[int]) -> Step | None:
+        """The step minus what the run being resumed committed; None when nothing is left."""
+        from opsdoc.classify.sql import classify_sql
+
+        step = planned.step
+        statements = step.statements or classify_sql(
+            step.code, line=step.line, placeholders=[p.name for p in step.params]
+        )
+        rest, kept = without_committed(step, done, statements)
+        self._index_map = kept  # results renumbered back, so a later resume still matches
+        for index in sorted(done):
+            text = statements[index - 1].text if index <= len(statements) else ""
+            self.log(
+                "statement_skipped",
+                planned.number,
+                index=index,
+                text=text,
+                why="committed in the run being resumed; not run again",
+            )
+        return rest if rest.statements else None
 
     def dispatch(self, step: Step, hooks: _StepHooks) -> StepOutcome:
         values = {
@@ -279,7 +317,10 @@ class Runner:
 
     def finish_step(self, outcome: StepOutcome, planned: PlannedStep) -> int:
         number = planned.number
+        kept, self._index_map = self._index_map, []
         for result in outcome.statements:
+            if kept and 1 <= result.index <= len(kept):
+                result.index = kept[result.index - 1]
             self.log("statement", number, **to_dict(result))
         if outcome.output:
             self.log("output", number, text=outcome.output[:MAX_OUTPUT_CHARS])
@@ -302,7 +343,7 @@ class Runner:
             duration=round(outcome.duration, 3),
             error=outcome.error,
             rowcount=sum(r.rowcount or 0 for r in outcome.statements) or None,
-            code_hash=_code_hash(planned.step),
+            code_hash=code_hash(planned.step),
         )
         return code
 
@@ -321,7 +362,3 @@ def _describe(planned: PlannedStep) -> dict[str, Any]:
         "params": [p.name for p in step.params],
         "reasons": step.safety_reasons,
     }
-
-
-def _code_hash(step: Step) -> str:
-    return hashlib.sha256(step.code.encode()).hexdigest()[:12]
