@@ -217,6 +217,7 @@ CREATE TABLE counters (name text PRIMARY KEY, n int);
 INSERT INTO counters VALUES ('hits', 0);
 CREATE FUNCTION bump() RETURNS int LANGUAGE sql AS
   $$ UPDATE counters SET n = n + 1 RETURNING n $$;
+CREATE VIEW bumped AS SELECT bump() AS n;
 """
 
 
@@ -231,7 +232,8 @@ def test_a_read_that_writes_is_refused_by_postgres_then_declined(
     fresh_db: str, tmp_path: Any
 ) -> None:
     setup(fresh_db, SIDE_EFFECT)
-    the_step = step("SELECT bump();\nSELECT 1 AS after;", rules=read_rules(tmp_path))
+    # A view hides the call from opsdoc; READ ONLY is what catches it.
+    the_step = step("SELECT * FROM bumped;\nSELECT 1 AS after;")
     assert the_step.statements[0].safety == "read"
     hooks = Recorder(False)
     outcome = run_sql(the_step, dsn=fresh_db, values={}, hooks=hooks)
@@ -245,9 +247,25 @@ def test_a_read_that_writes_is_refused_by_postgres_then_declined(
     assert query(fresh_db, "SELECT n FROM counters") == [(0,)]
 
 
+def test_a_function_the_target_defines_is_asked_for_though_a_rule_lists_it_read(
+    fresh_db: str, tmp_path: Any
+) -> None:
+    """A team rule names bump(); the name may resolve to any schema on the target."""
+    setup(fresh_db, SIDE_EFFECT)
+    the_step = step("SELECT bump();", rules=read_rules(tmp_path))
+    assert the_step.statements[0].safety == "read"
+    hooks = Recorder(False)
+    outcome = run_sql(the_step, dsn=fresh_db, values={}, hooks=hooks)
+    [request] = hooks.asked
+    assert (request.kind, request.safety) == ("run", "write")
+    assert "public.bump()" in request.reason and "defined on the target" in request.reason
+    assert outcome.status == "refused"
+    assert query(fresh_db, "SELECT n FROM counters") == [(0,)]
+
+
 def test_a_read_that_writes_runs_as_a_write_when_accepted(fresh_db: str, tmp_path: Any) -> None:
     setup(fresh_db, SIDE_EFFECT)
-    the_step = step("SELECT bump() AS n;", rules=read_rules(tmp_path))
+    the_step = step("SELECT n FROM bumped;")
     hooks = Recorder([True, True])
     outcome = run_sql(the_step, dsn=fresh_db, values={}, hooks=hooks)
     assert outcome.status == "ok"
@@ -263,13 +281,12 @@ def test_select_of_an_unknown_function_is_a_write(
 ) -> None:
     setup(fresh_db, SIDE_EFFECT)
     outcome, hooks = run(fresh_db, "SELECT bump() AS n", hooks=Recorder(answer))
-    [request] = hooks.asked  # no READ ONLY attempt: classified write, it runs in a transaction
-    assert (request.kind, request.safety, request.rowcount, request.rows) == (
-        "commit",
-        "write",
-        1,
-        [(1,)],
-    )
+    # No READ ONLY attempt: classified write; a function the target defines may act
+    # outside the transaction, so it is asked for before it runs, then at the commit.
+    assert hooks.kinds() == (["run", "commit"] if answer else ["run"])
+    request = hooks.asked[-1]
+    if answer:
+        assert (request.safety, request.rowcount, request.rows) == ("write", 1, [(1,)])
     assert "bump" in request.reason
     assert outcome.status == ("ok" if answer else "refused")
     assert query(fresh_db, "SELECT n FROM counters") == [(expected,)]

@@ -48,6 +48,9 @@ class Target:
     name: str
     dsn: str
     password: str | None = None
+    # A role that cannot write: read steps use it, so PostgreSQL enforces READ ONLY
+    # even against opsdoc's own mistakes.
+    read_dsn: str | None = None
 
     def shown(self) -> str:
         """The DSN with its password masked, for messages and the journal."""
@@ -71,6 +74,7 @@ class LintConfig:
 class Config:
     path: Path | None = None
     targets: dict[str, str] = field(default_factory=dict)  # name -> DSN spec
+    read_targets: dict[str, str] = field(default_factory=dict)  # name -> read_dsn spec
     default_target: str | None = None
     params: dict[str, str] = field(default_factory=dict)
     journal: str | None = None
@@ -84,7 +88,11 @@ class Config:
         if not wanted:
             return None
         if wanted in self.targets:
-            return _resolve(wanted, self.targets[wanted], self.path)
+            target = _resolve(wanted, self.targets[wanted], self.path)
+            read_spec = self.read_targets.get(wanted)
+            if read_spec:
+                target.read_dsn = _resolve(f"{wanted}.read_dsn", read_spec, self.path).dsn
+            return target
         if "://" in wanted or "=" in wanted:
             return _resolve("dsn", wanted, None)
         known = ", ".join(sorted(self.targets)) or "none configured"
@@ -132,6 +140,15 @@ def _parse(raw: dict[str, Any], path: Path) -> Config:
                 hint='write [targets.NAME] dsn = "env:VAR" or a DSN',
             )
         config.targets[str(name)] = dsn
+        read = spec.get("read_dsn") if isinstance(spec, dict) else None
+        if read is not None and not isinstance(read, str):
+            raise OpsdocError(
+                f"target {name!r}: read_dsn must be a string",
+                path=str(path),
+                hint='write read_dsn = "env:VAR" or a DSN of a role that cannot write',
+            )
+        if read:
+            config.read_targets[str(name)] = read
     config.default_target = raw.get("default_target")
     config.params = {str(k): str(v) for k, v in (raw.get("params") or {}).items()}
     journal = raw.get("journal")

@@ -13,6 +13,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -21,11 +22,12 @@ from rich.text import Text
 
 from opsdoc.cli import render
 from opsdoc.cli.app import app
+from opsdoc.cli.prompt import ask_until, clock
 from opsdoc.cli.read_cmds import split_target
 from opsdoc.cli.signals import interrupts_as_ctrl_c
-from opsdoc.config import Target, load_config
+from opsdoc.config import Target, dsn_password, load_config
 from opsdoc.errors import OpsdocError
-from opsdoc.execute import Confirmation
+from opsdoc.execute import COMMIT_WAIT, Confirmation
 from opsdoc.execute.plan import (
     Plan,
     PlannedStep,
@@ -68,6 +70,14 @@ def run_cmd(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Events as JSON lines.")] = False,
     resume: Annotated[str | None, typer.Option("--resume", help="Continue run RUN.")] = None,
+    commit_wait: Annotated[
+        float,
+        typer.Option(
+            "--commit-wait",
+            min=1,
+            help="Seconds a commit prompt may wait before PostgreSQL rolls back by itself.",
+        ),
+    ] = COMMIT_WAIT,
 ) -> None:
     """Run a scenario's steps safely, and journal every action."""
     allowed = _allowed(allow)
@@ -123,6 +133,8 @@ def run_cmd(
     masker = Masker([values[p.name] for p in params if p.secret and p.name in values])
     if tgt and tgt.password:
         masker.add(tgt.password)
+    if tgt and tgt.read_dsn and (read_password := dsn_password(tgt.read_dsn)):
+        masker.add(read_password)
     plan = Plan(runbook, section, planned, values, {p.name for p in params if p.secret})
     if dry_run:
         _print_plan(plan, tgt, masker, allowed, yes, as_json)
@@ -164,6 +176,7 @@ def run_cmd(
         options=option,
         finished_before=finished,
         committed_before=committed,
+        commit_wait=commit_wait,
     )
     runner = Runner(plan, settings, runlog, masker, ui)
     with interrupts_as_ctrl_c(runner):
@@ -395,7 +408,22 @@ class TerminalUI:
                     style=render.SAFETY_STYLE.get(request.safety, ""),
                 )
             )
-            return self.ask("  type commit to commit, anything else rolls back: ") == "commit"
+            question = "  type commit to commit, anything else rolls back: "
+            if not request.wait_limit:
+                return self.ask(question) == "commit"
+            at = time.strftime("%H:%M:%S", time.localtime(time.time() + request.wait_limit))
+            self.console.print(
+                Text(
+                    f"  the transaction holds its locks while it waits: it rolls back at {at} "
+                    f"(in {clock(request.wait_limit)}) if there is no answer",
+                    style="yellow",
+                )
+            )
+            self.console.print(Text(question, style="bold"), end="")
+            answer = ask_until(request.wait_limit, lambda s: self.console.print(Text(s)))
+            if answer is None:
+                self.console.print(Text("\n  no answer in time: rolling back", style="yellow"))
+            return answer == "commit"
         if request.kind == "autocommit":
             self.console.print(
                 Text(

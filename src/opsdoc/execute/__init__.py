@@ -29,6 +29,7 @@ ConfirmKind = Literal["run", "commit", "autocommit"]
 
 MAX_PREVIEW_ROWS = 20
 MAX_OUTPUT_CHARS = 64_000  # captured per step for the journal; the terminal sees all
+COMMIT_WAIT = 300.0  # seconds a transaction may sit at a commit prompt before it is rolled back
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Confirmation:
     rowcount: int | None = None  # commit: rows the statement changed
     columns: list[str] = field(default_factory=list)
     rows: list[tuple[Any, ...]] = field(default_factory=list)  # preview, at most 20
+    wait_limit: float | None = None  # commit: seconds before PostgreSQL rolls back by itself
 
 
 @dataclass

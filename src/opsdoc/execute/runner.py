@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 
 from opsdoc.config import Target
 from opsdoc.execute import (
+    COMMIT_WAIT,
     MAX_OUTPUT_CHARS,
     Confirmation,
     StepInterrupted,
@@ -81,6 +82,8 @@ class RunSettings:
     env: Mapping[str, str] | None = None
     options: list[str] = field(default_factory=list)
     finished_before: dict[int, str] = field(default_factory=dict)  # step number -> code hash
+    # Seconds an open transaction may wait at a commit prompt before PostgreSQL rolls it back.
+    commit_wait: float = COMMIT_WAIT
     # Resume: statements (1-based) an interrupted step already committed, by step number.
     committed_before: dict[int, set[int]] = field(default_factory=dict)
 
@@ -294,7 +297,15 @@ class Runner:
                 )
             from opsdoc.execute.sql import run_sql
 
-            return run_sql(step, dsn=target.dsn, values=values, hooks=hooks, timeout=step.timeout)
+            return run_sql(
+                step,
+                dsn=target.dsn,
+                values=values,
+                hooks=hooks,
+                timeout=step.timeout,
+                read_dsn=target.read_dsn,
+                idle_limit=self.settings.commit_wait,
+            )
         from opsdoc.execute.process import run_process
 
         outcome = run_process(

@@ -32,19 +32,18 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 import psycopg
-from pglast import parser as pg_parser
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import TransactionStatus
 
 from opsdoc.classify.sql import classify_sql, sql_tokens
 from opsdoc.execute import (
+    COMMIT_WAIT,
     MAX_OUTPUT_CHARS,
     MAX_PREVIEW_ROWS,
     Confirmation,
@@ -53,10 +52,28 @@ from opsdoc.execute import (
     StepInterrupted,
     StepOutcome,
 )
+from opsdoc.execute.sql_bind import (
+    COMMENTS,
+    DML,
+    TAGS,
+    PlaceholderError,
+    bind_meta,
+    bind_placeholders,
+    parse_nodes,
+)
+from opsdoc.execute.sql_guard import (
+    lexing_refusal,
+    own_begin,
+    pin_session,
+    still_read_only,
+    undone_by_rollback_note,
+    user_defined_calls,
+)
 from opsdoc.model import Safety, Statement, Step, max_safety
 from opsdoc.parse.params import PLACEHOLDER
 
 __all__ = [
+    "COMMIT_WAIT",
     "CONNECT_TIMEOUT",
     "PlaceholderError",
     "bind_placeholders",
@@ -69,347 +86,6 @@ CONNECT_TIMEOUT = 10  # seconds
 MAX_CELL_CHARS = 80  # a table cell wider than this is cut with "…"
 
 _READ_ONLY_REFUSED = "PostgreSQL refused it in a read-only transaction (SQLSTATE 25006)"
-
-
-# --------------------------------------------------------------------------
-# Binding placeholders
-# --------------------------------------------------------------------------
-
-
-class PlaceholderError(ValueError):
-    """A placeholder that cannot be bound as a value; the message says why and what to do."""
-
-    def __init__(self, message: str, name: str | None = None) -> None:
-        super().__init__(message)
-        self.name = name
-
-
-_CODE = frozenset({"ws", "nl", "word", "other", "semi", "meta"})
-_LITERALS = frozenset({"string", "estring", "dollar"})
-_COMMENTS = frozenset({"line_comment", "block_comment"})
-# Statements PostgreSQL plans with parameters; any other takes no bound value.
-_PARAM_KINDS = frozenset(
-    {
-        "SelectStmt",
-        "InsertStmt",
-        "UpdateStmt",
-        "DeleteStmt",
-        "MergeStmt",
-        "ExplainStmt",
-        "CreateTableAsStmt",
-        "DeclareCursorStmt",
-        "CallStmt",
-    }
-)
-_DML = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
-_TAGS = {"InsertStmt": "INSERT 0", "UpdateStmt": "UPDATE", "DeleteStmt": "DELETE"}
-_TAGS["MergeStmt"] = "MERGE"
-_NOT_A_NAME = "opsdoc binds values, it does not splice names into SQL"
-# Inside a literal any <name> of the values counts, even right after a letter ('v<n>').
-_IN_LITERAL = re.compile(r"<([A-Za-z][A-Za-z0-9_.\-]*)>")
-
-
-@dataclass
-class _Slot:
-    """A stretch of the statement that becomes one ``$n``."""
-
-    start: int
-    end: int
-    name: str  # the (first) placeholder in it, for messages
-    value: str
-    literal: bool  # a whole string literal, rather than a bare <name>
-    original: str  # the text it replaces (a literal keeps its quotes)
-    cast: str | None = None  # a typed literal (interval '<n> minutes'): the type
-
-
-_E_ESCAPE = re.compile(
-    r"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))|''",
-    re.DOTALL,
-)
-_E_SIMPLE = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
-
-
-def _decode_e(body: str) -> str:
-    """The text of an E'...' literal's body, escapes resolved as PostgreSQL does."""
-
-    def one(m: re.Match[str]) -> str:
-        if m.group() == "''":
-            return "'"
-        octal, hex2, u4, u8, char = m.groups()
-        for digits, base in ((octal, 8), (hex2, 16), (u4, 16), (u8, 16)):
-            if digits:
-                return chr(int(digits, base))
-        return _E_SIMPLE.get(char, char)
-
-    return _E_ESCAPE.sub(one, body)
-
-
-def _literal_text(kind: str, token: str) -> str | None:
-    """The value a string literal token stands for; None when it is not closed."""
-    if kind == "string":
-        if re.fullmatch(r"'(?:[^']|'')*'", token, re.DOTALL) is None:
-            return None
-        return token[1:-1].replace("''", "'")
-    if kind == "estring":
-        if re.fullmatch(r"[eE]'(?:[^'\\]|\\.|'')*'", token, re.DOTALL) is None:
-            return None
-        return _decode_e(token[2:-1])
-    tag = token[: token.index("$", 1) + 1]
-    if len(token) < 2 * len(tag) or not token.endswith(tag):
-        return None
-    return token[len(tag) : -len(tag)]
-
-
-def _names_in(sql: str, start: int, end: int, values: dict[str, str]) -> list[re.Match[str]]:
-    return [m for m in PLACEHOLDER.finditer(sql, start, end) if m.group(1) in values]
-
-
-def _find_slots(sql: str, values: dict[str, str]) -> list[_Slot]:
-    """Every bare placeholder and every string literal holding one, in order."""
-    slots: list[_Slot] = []
-    run: int | None = None  # start of the current stretch of code
-
-    def code(start: int, end: int) -> None:
-        for m in _names_in(sql, start, end, values):
-            name = m.group(1)
-            slots.append(_Slot(m.start(), m.end(), name, values[name], False, m.group()))
-
-    for kind, start, end in sql_tokens(sql):
-        if kind in _CODE:
-            run = start if run is None else run
-            continue
-        if run is not None:
-            code(run, start)
-            run = None
-        if kind in _COMMENTS:
-            continue
-        pattern = PLACEHOLDER if kind == "quoted" else _IN_LITERAL
-        found = [m for m in pattern.finditer(sql, start, end) if m.group(1) in values]
-        if not found:
-            continue
-        name = found[0].group(1)
-        if kind == "quoted":
-            raise PlaceholderError(
-                f'placeholder <{name}> is inside a quoted name ("..."); {_NOT_A_NAME}: '
-                "write the name into the runbook",
-                name,
-            )
-        token = sql[start:end]
-        text = _literal_text(kind, token)
-        if text is None:
-            continue  # an unclosed quote: PostgreSQL will say so
-        if kind == "string" and re.search(r"(?:\b[bBxXnN]|[uU]&)$", sql[:start]):
-            raise PlaceholderError(
-                f"placeholder <{name}> is inside a prefixed literal (U&'', B'', X'' or N''), "
-                "which cannot be bound; write it as a plain '...' literal",
-                name,
-            )
-        value = _IN_LITERAL.sub(lambda m: values.get(m.group(1), m.group()), text)
-        slots.append(_Slot(start, end, name, value, True, token))
-    if run is not None:
-        code(run, len(sql))
-    return slots
-
-
-def _neutral(token: str) -> str:
-    """An identifier exactly as long as ``token``, so no position moves."""
-    return "_" + re.sub(r"\W", "_", token[1:])
-
-
-def _render(sql: str, slots: list[_Slot], bound: Iterable[int] | None = None) -> str:
-    """``sql`` with slots made ``$n`` (only those in ``bound``; the others neutral)."""
-    keep = set(range(len(slots))) if bound is None else set(bound)
-    out: list[str] = []
-    last = 0
-    for k, slot in enumerate(slots):
-        out.append(sql[last : slot.start])
-        last = slot.end
-        if k not in keep:
-            out.append(slot.original if slot.literal else _neutral(slot.original))
-            continue
-        param = f"${k + 1}"
-        if slot.cast is not None:
-            param = f"CAST({param} AS {slot.cast})"
-        if slot.start > 0 and (sql[slot.start - 1].isalnum() or sql[slot.start - 1] in "_$"):
-            param = " " + param
-        if slot.end < len(sql) and (sql[slot.end].isalnum() or sql[slot.end] in "_$"):
-            param += " "
-        out.append(param)
-    out.append(sql[last:])
-    return "".join(out)
-
-
-def _parse(sql: str) -> list[tuple[str, dict[str, Any]]] | None:
-    """Top-level statement nodes of ``sql`` as pglast JSON; None when it does not parse."""
-    if "\x00" in sql:
-        return None
-    try:
-        tree = json.loads(pg_parser.parse_sql_json(sql))
-    except Exception:
-        return None
-    nodes = [next(iter(item["stmt"].items())) for item in tree.get("stmts", ()) if item.get("stmt")]
-    return nodes or None
-
-
-def _walk(value: Any) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every (node name, body) in ``value``: a JSON tree, or (name, body) pairs from _parse."""
-    if isinstance(value, list) and value and isinstance(value[0], tuple):
-        value = [{kind: body} for kind, body in value]
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            for key, sub in item.items():
-                if isinstance(sub, dict) and key[:1].isupper():
-                    yield key, sub
-                if isinstance(sub, dict | list):
-                    stack.append(sub)
-
-
-def _char_offset(text: str, byte_offset: int) -> int:
-    """pglast locations count UTF-8 bytes; Python counts characters."""
-    return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
-
-
-def _mark_typed_literals(sql: str, neutral: str, tree: Any, slots: list[_Slot]) -> None:
-    """``interval '<n> minutes'`` cannot be ``interval $1``: it becomes ``CAST($1 AS interval)``."""
-    by_start = {slot.start: slot for slot in slots if slot.literal}
-    for kind, body in _walk(tree):
-        if kind != "TypeCast" or body.get("location", -1) != -1:
-            continue
-        const = body.get("arg", {}).get("A_Const")
-        type_at = body.get("typeName", {}).get("location", -1)
-        if not isinstance(const, dict) or type_at < 0:
-            continue
-        literal_at = _char_offset(neutral, const.get("location", -1))
-        slot = by_start.get(literal_at)
-        type_at = _char_offset(neutral, type_at)
-        if slot is None or type_at >= literal_at:
-            continue
-        cast = sql[type_at:literal_at].strip()
-        if not re.fullmatch(r"[\w.\"]+(?:\s*\([\d,\s]*\))?(?:\s+[\w.\"]+)*", cast) or len(cast) < 2:
-            raise PlaceholderError(
-                f"placeholder <{slot.name}> is in a literal written {cast}'...', which cannot "
-                "be bound; write it as '...'::type instead",
-                slot.name,
-            )
-        slot.start, slot.cast, slot.original = type_at, cast, sql[type_at : slot.end]
-
-
-def _param_refs(tree: Any) -> list[int]:
-    return sorted(body.get("number", 0) for kind, body in _walk(tree) if kind == "ParamRef")
-
-
-def _constant_sort(tree: Any) -> int | None:
-    """The number of a parameter used as an ORDER BY or GROUP BY item (a name was meant)."""
-    for kind, body in _walk(tree):
-        items: list[Any] = []
-        if kind == "SortBy":
-            items = [body.get("node")]
-        elif kind == "SelectStmt":
-            items = list(body.get("groupClause", ()))
-        for item in items:
-            if isinstance(item, dict) and "ParamRef" in item:
-                return int(item["ParamRef"].get("number", 0))
-    return None
-
-
-def _not_bindable(slot: _Slot, where: str) -> PlaceholderError:
-    if slot.literal:
-        return PlaceholderError(
-            f"placeholder <{slot.name}> is in a string literal that PostgreSQL does not accept "
-            f"as a bound value {where}; {_NOT_A_NAME}",
-            slot.name,
-        )
-    return PlaceholderError(
-        f"placeholder <{slot.name}> stands where PostgreSQL expects a name (a table, column "
-        f"or other identifier) {where}, not a value; {_NOT_A_NAME}: write the name into the "
-        "runbook",
-        slot.name,
-    )
-
-
-def _check_bound(sql: str, slots: list[_Slot], nodes: list[tuple[str, dict[str, Any]]]) -> None:
-    """Raise unless every slot became a parameter PostgreSQL can take as a value."""
-    kind = nodes[0][0]
-    if len(nodes) > 1:
-        raise PlaceholderError(
-            f"placeholder <{slots[0].name}> is in a text of {len(nodes)} statements; "
-            "values can be bound only one statement at a time",
-            slots[0].name,
-        )
-    if kind not in _PARAM_KINDS:
-        words = " ".join(re.findall(r"[A-Z][a-z]*", kind.removesuffix("Stmt"))).upper()
-        raise PlaceholderError(
-            f"placeholder <{slots[0].name}> is in a {words or kind} statement, and PostgreSQL "
-            "takes bound values only in SELECT, INSERT, UPDATE, DELETE, MERGE, CALL and "
-            f"EXPLAIN; {_NOT_A_NAME}",
-            slots[0].name,
-        )
-    bound = _parse(_render(sql, slots))
-    if bound is not None and _param_refs(bound) == list(range(1, len(slots) + 1)):
-        number = _constant_sort(bound)
-        if number is not None:
-            raise _not_bindable(slots[number - 1], "(in ORDER BY or GROUP BY)")
-        return
-    for k, slot in enumerate(slots):
-        alone = _parse(_render(sql, slots, bound=[k]))
-        if alone is None or _param_refs(alone) != [k + 1]:
-            raise _not_bindable(slot, "there")
-    raise _not_bindable(slots[0], "there")  # pragma: no cover - each alone was fine
-
-
-def bind_placeholders(sql: str, values: dict[str, str]) -> tuple[str, list[str]]:
-    """``sql`` with every ``<name>`` of ``values`` made a ``$n`` parameter, and the parameters.
-
-    A bare ``<n>`` becomes ``$1`` with ``values["n"]``; a string literal
-    holding placeholders (``'<lot-id>'``, ``'%<name>%'``, ``E'..<x>..'``,
-    ``$$..<x>..$$``) becomes ``$1`` with the literal's text, placeholders
-    filled in, as the value; a typed literal (``interval '<n> minutes'``)
-    becomes ``CAST($1 AS interval)``. Comments are left alone. The result is
-    for :class:`psycopg.RawCursor`: ``%`` needs no escaping. Values travel
-    as type *unknown*, so PostgreSQL infers uuid, integer or text from the
-    context. Raises :class:`PlaceholderError` (naming the placeholder) where
-    a value cannot be bound: a name (``FROM <table>``), a quoted identifier,
-    a statement that takes no parameters (DDL, SET, DO), an ORDER BY item.
-    """
-    slots = _find_slots(sql, values)
-    if not slots:
-        return sql, []
-    code = "".join(sql[s:e] for kind, s, e in sql_tokens(sql) if kind in _CODE)
-    if re.search(r"\$\d", code):
-        raise PlaceholderError(
-            f"the statement already uses $1-style parameters, so <{slots[0].name}> cannot be "
-            "bound beside them",
-            slots[0].name,
-        )
-    neutral = _render(sql, slots, bound=())
-    nodes = _parse(neutral)
-    if nodes is not None:  # otherwise it is not PostgreSQL: the server will say why
-        _mark_typed_literals(sql, neutral, nodes, slots)
-        _check_bound(sql, slots, nodes)
-    return _render(sql, slots), [slot.value for slot in slots]
-
-
-def _bind_meta(text: str, values: dict[str, str]) -> str:
-    """A psql meta-command with placeholders: only plain names may go in, never free text."""
-
-    def one(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name not in values:
-            return m.group()
-        value = values[name]
-        if not re.fullmatch(r"[A-Za-z_][\w.$]*", value):
-            raise PlaceholderError(
-                f"placeholder <{name}> is in a psql meta-command, where only a plain name "
-                f"(letters, digits, _ . $) can go; {value!r} is not one",
-                name,
-            )
-        return value
-
-    return PLACEHOLDER.sub(one, text)
 
 
 # --------------------------------------------------------------------------
@@ -494,15 +170,16 @@ _KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORE
 class _Scrub:
     """Removes the DSN's password from anything opsdoc says."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, *dsns: str | None) -> None:
         secrets: set[str] = set()
-        with contextlib.suppress(Exception):
-            password = conninfo_to_dict(dsn).get("password")
-            if password:
-                secrets.add(str(password))
-        match = re.search(r"://[^:/@\s]*:([^@\s]*)@", dsn)
-        if match and match.group(1):
-            secrets.add(match.group(1))
+        for dsn in filter(None, dsns):
+            with contextlib.suppress(Exception):
+                password = conninfo_to_dict(dsn).get("password")
+                if password:
+                    secrets.add(str(password))
+            match = re.search(r"://[^:/@\s]*:([^@\s]*)@", dsn)
+            if match and match.group(1):
+                secrets.add(match.group(1))
         self.secrets = sorted((s for s in secrets if len(s) >= 3), key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
@@ -572,6 +249,7 @@ class _Item:
     body: dict[str, Any] = field(default_factory=dict)
     safety: Safety = "read"  # as treated now (25006 makes a read a write)
     ran: bool = False
+    why: str = ""  # a reason found on the target (a function defined there), over the static one
 
     @property
     def meta(self) -> bool:
@@ -594,7 +272,7 @@ class _Item:
     def returns_rows(self) -> bool:
         if self.node == "SelectStmt":
             return not self.body.get("intoClause")
-        if self.node in _DML:
+        if self.node in DML:
             return self.has_returning
         return self.node in ("ExplainStmt", "VariableShowStmt", "FetchStmt")
 
@@ -611,17 +289,23 @@ class _Item:
 
     @property
     def acts_outside(self) -> bool:
-        """A destructive function call (pg_terminate_backend): no ROLLBACK undoes it."""
-        st = self.statement
-        return (
-            self.safety == "destructive"
-            and self.node in ("SelectStmt", "CallStmt")
-            and st.reason.startswith("calls ")
-        )
+        """A call that may act beyond the transaction: asked for before it runs.
+
+        A destructive function call (pg_terminate_backend, setval), anywhere in
+        the statement, or a function the target defines, which opsdoc cannot see into.
+        """
+        if self.why:
+            return True
+        reason = self.statement.reason
+        if self.safety == "destructive" and "calls " in reason:
+            return True
+        return self.safety != "read" and "unknown function" in reason
 
     @property
     def reason(self) -> str:
         """Why it is treated as it is (a read PostgreSQL refused says so)."""
+        if self.why:
+            return self.why
         if self.safety != self.statement.safety:
             return _READ_ONLY_REFUSED
         return self.statement.reason
@@ -702,11 +386,16 @@ class _Runner:
         hooks: Hooks,
         timeout: float | None,
         max_rows: int,
+        read_dsn: str | None = None,
+        idle_limit: float | None = None,
     ) -> None:
         self.step, self.dsn, self.values, self.hooks = step, dsn, values, hooks
         self.timeout, self.max_rows = timeout, max(0, max_rows)
-        self.scrub = _Scrub(dsn)
-        self.conn: psycopg.Connection[Any] | None = None
+        self.read_dsn, self.idle_limit = read_dsn, idle_limit
+        self.scrub = _Scrub(dsn, read_dsn)
+        # One session per DSN: "main", and "read" (read_dsn) for READ ONLY units.
+        self.conns: dict[str, psycopg.Connection[Any]] = {}
+        self.side = "main"
         self.output: list[str] = []
         self.size = 0
         self.status: str = "ok"
@@ -777,7 +466,7 @@ class _Runner:
             text = item.statement.text
             try:
                 if item.meta:
-                    item.sql = _bind_meta(text, self.values)
+                    item.sql = bind_meta(text, self.values)
                 else:
                     item.sql, item.params = bind_placeholders(text, self.values)
             except PlaceholderError as exc:
@@ -786,7 +475,7 @@ class _Runner:
             left = [
                 m.group(1)
                 for kind, s, e in sql_tokens(item.sql)
-                if kind not in _COMMENTS
+                if kind not in COMMENTS
                 for m in PLACEHOLDER.finditer(item.sql, s, e)
                 if m.group(1) in required
             ]
@@ -795,9 +484,13 @@ class _Runner:
                 item.result.status, item.result.error = "failed", message
                 raise self.stop("failed", message)
             if not item.meta:
-                nodes = _parse(item.sql)
+                nodes = parse_nodes(item.sql)
                 if nodes is not None and len(nodes) == 1:
                     item.node, item.body = nodes[0]
+            never = lexing_refusal(item.statement.reason, item.node, item.body)
+            if never is not None:
+                item.result.status, item.result.error = "refused", never
+                raise self.stop("refused", f"{never} ({item.where()}); nothing was run")
 
     def run(self) -> None:
         self.prepare()
@@ -821,12 +514,27 @@ class _Runner:
 
     # ---- connection ------------------------------------------------------------
 
+    @property
+    def conn(self) -> psycopg.Connection[Any] | None:
+        """The session the current unit runs on."""
+        return self.conns.get(self.side)
+
+    @property
+    def side_dsn(self) -> str:
+        return self.read_dsn if self.side == "read" and self.read_dsn else self.dsn
+
+    def use(self, read_only: bool) -> None:
+        """READ ONLY units go to ``read_dsn`` when the target has one."""
+        self.side = "read" if read_only and self.read_dsn else "main"
+
     def connect(self) -> psycopg.Connection[Any]:
-        if self.conn is not None and not self.conn.closed:
-            return self.conn
+        conn = self.conn
+        if conn is not None and not conn.closed:
+            return conn
+        dsn = self.side_dsn
         kwargs: dict[str, Any] = {"autocommit": True}
         try:
-            if "connect_timeout" not in conninfo_to_dict(self.dsn):
+            if "connect_timeout" not in conninfo_to_dict(dsn):
                 kwargs["connect_timeout"] = CONNECT_TIMEOUT
         except psycopg.Error:
             raise self.stop(
@@ -837,16 +545,18 @@ class _Runner:
         try:
             # Transactions are opened and closed by hand (BEGIN READ ONLY, BEGIN,
             # COMMIT, ROLLBACK), so the session is autocommit between them.
-            self.conn = psycopg.connect(self.dsn, **kwargs)
+            conn = psycopg.connect(dsn, **kwargs)
         except psycopg.Error as exc:
             reason = _one_line(str(exc)).removeprefix("connection failed: ")
             raise self.stop(
                 "failed",
-                f"cannot connect to PostgreSQL at {_where(self.dsn)}: {reason}; check that the "
+                f"cannot connect to PostgreSQL at {_where(dsn)}: {reason}; check that the "
                 "server is running and reachable there, and the target's host, port, database, "
                 "user and password",
             ) from None
-        return self.conn
+        self.conns[self.side] = conn
+        pin_session(conn, self.idle_limit)
+        return conn
 
     def set_timeout(self, conn: psycopg.Connection[Any], local: bool) -> None:
         if self.timeout is not None and self.timeout > 0:
@@ -870,7 +580,7 @@ class _Runner:
         conn = self.connect()
         cur = psycopg.RawCursor(conn)
         grid: _Grid | None = None
-        if preview and item.node in _DML and not item.has_returning:
+        if preview and item.node in DML and not item.has_returning:
             grid = self.preview(conn, cur, item)
         if grid is None:
             if item.returns_rows:
@@ -891,7 +601,9 @@ class _Runner:
                     "from 'file' in psql or load the rows another way"
                 )
             else:
-                cur.execute(item.sql, item.params or None)
+                # prepare=True: the extended protocol, one statement per execution, so
+                # a second statement hidden from opsdoc's parser is an error, not run.
+                cur.execute(item.sql, item.params or None, prepare=True)
                 grid = _Grid(status=cur.statusmessage or "")
                 if cur.description:
                     grid.columns = [col.name for col in cur.description]
@@ -924,7 +636,7 @@ class _Runner:
             conn.execute("ROLLBACK TO SAVEPOINT opsdoc_preview")
             return None  # e.g. a rule-rewritten table: run it as written, count only
         conn.execute("RELEASE SAVEPOINT opsdoc_preview")
-        grid.status = f"{_TAGS[item.node]} {grid.count}"
+        grid.status = f"{TAGS[item.node]} {grid.count}"
         return grid
 
     def show(self, item: _Item, grid: _Grid) -> None:
@@ -936,7 +648,7 @@ class _Runner:
             if table:
                 parts.append(table)
             parts.append(_rows_note(grid.count or 0, len(grid.rows)))
-            if grid.status and item.node in _DML:
+            if grid.status and item.node in DML:
                 parts.append(grid.status)
         elif grid.status:
             parts.append(grid.status)
@@ -972,32 +684,58 @@ class _Runner:
 
     def run_tx(self, unit: _Unit) -> None:
         read_only = all(item.safety == "read" for item in unit.items if not item.meta)
+        self.use(read_only)
+        if self.resolve_calls(unit):
+            read_only = False
+            self.use(read_only)
         while True:
             try:
                 self.attempt(unit, read_only)
                 return
             except _Retry:
                 read_only = False
+                self.use(read_only)
                 self.say("-- running the transaction again as a write")
+
+    def resolve_calls(self, unit: _Unit) -> bool:
+        """Look the unit's functions and operators up on the target; True when one is its own.
+
+        Such a statement is a write whatever its name suggests
+        (``public.upper(int)`` may call anything), asked for before it runs.
+        """
+        conn = self.connect()
+        found = False
+        for item in unit.items:
+            if item.meta or not item.node:
+                continue
+            defined = user_defined_calls(conn, {item.node: item.body})
+            if not defined:
+                continue
+            found = True
+            item.safety = max_safety(item.safety, "write")
+            shown = ", ".join(defined[:3]) + (" and more" if len(defined) > 3 else "")
+            item.why = (
+                f"calls {shown}, defined on the target outside PostgreSQL and its extensions, "
+                "so opsdoc cannot tell what it does"
+            )
+        return found
 
     def attempt(self, unit: _Unit, read_only: bool) -> None:
         conn = self.connect()
         for item in unit.all_items:
             item.result.status, item.ran = "skipped", False
+        # opsdoc's own BEGIN: the runbook's text never opens the transaction.
+        begin = unit.begin.body if unit.begin is not None else None
+        conn.execute(own_begin(begin, read_only))
         if unit.begin is not None:
-            conn.execute(unit.begin.sql)
             unit.begin.ran, unit.begin.result.status = True, "ok"
-            if read_only:
-                conn.execute("SET TRANSACTION READ ONLY")
-        else:
-            conn.execute("BEGIN READ ONLY" if read_only else "BEGIN")
         self.set_timeout(conn, local=True)
         for item in unit.items:
             if item.meta:
                 self.run_meta(item)
                 continue
             if item.acts_outside:
-                reason = f"{item.reason}; no rollback undoes that"
+                reason = f"{item.reason}; no rollback undoes what it does outside the transaction"
                 if not self.confirm_run(item, reason):
                     self.refuse(item)
             started = time.monotonic()
@@ -1034,7 +772,11 @@ class _Runner:
 
     def refuse(self, item: _Item) -> None:
         item.result.status = "refused"
-        raise self.stop("refused", f"declined ({item.where()}); nothing was changed")
+        ran = [i for i in (self.unit.items if self.unit else []) if i.ran and i is not item]
+        note = undone_by_rollback_note(i.reason for i in ran)
+        changed = "rolled back" + note if note else "nothing was changed"
+        why = f": it {item.why}" if item.why else ""
+        raise self.stop("refused", f"declined ({item.where()}{why}); {changed}")
 
     def finish(self, unit: _Unit, read_only: bool) -> None:
         conn = self.connect()
@@ -1044,6 +786,13 @@ class _Runner:
         if read_only or not writes or explicit_rollback:
             # A READ ONLY transaction changed nothing; committing keeps a SET.
             keep = any(item.node in ("VariableSetStmt", "DiscardStmt") for item in ran)
+            if keep and not explicit_rollback and read_only and not still_read_only(conn):
+                conn.rollback()
+                raise self.stop(
+                    "failed",
+                    "READ ONLY was lifted inside a read transaction "
+                    f"({ran[-1].where()}); rolled back, not committed",
+                )
             if keep and not explicit_rollback:
                 conn.commit()
             else:
@@ -1070,22 +819,51 @@ class _Runner:
             rowcount=sum(counts) if counts else None,
             columns=list(last.result.columns) if last else [],
             rows=list(last.result.rows) if last else [],
+            wait_limit=self.idle_limit,
         )
+        where = writes[-1].where()
+        note = undone_by_rollback_note(item.reason for item in ran)
+        status: ItemStatus = "rolled_back"
         if self.hooks.confirm(request):
-            conn.commit()
-            status: ItemStatus = "committed"
+            try:
+                conn.commit()
+            except psycopg.Error as exc:
+                self.close_side()
+                raise self.commit_failed(exc, writes, where, note) from None
+            status = "committed"
             self.say("COMMIT")
         else:
-            conn.rollback()
-            status = "rolled_back"
+            with contextlib.suppress(psycopg.OperationalError):  # the server's limit came first
+                conn.rollback()
             self.say("ROLLBACK (not confirmed)")
         for item in writes:
             item.result.status = status
         if unit.end is not None:
             unit.end.result.status = status
         if status == "rolled_back":
-            where = writes[-1].where()
-            raise self.stop("refused", f"commit declined ({where}); rolled back, nothing changed")
+            changed = note or ", nothing changed"
+            raise self.stop("refused", f"commit declined ({where}); rolled back{changed}")
+
+    def commit_failed(
+        self, exc: psycopg.Error, writes: list[_Item], where: str, note: str
+    ) -> _Stop:
+        """COMMIT did not come back: after the wait limit the server has rolled back."""
+        if exc.sqlstate == "25P03" or "idle-in-transaction" in str(exc):
+            for item in writes:
+                item.result.status = "rolled_back"
+            limit = f"the {self.idle_limit:g}s" if self.idle_limit else "the time"
+            return self.stop(
+                "failed",
+                f"the answer came after {limit} a transaction may wait for it ({where}); "
+                f"PostgreSQL rolled back, nothing was committed{note}",
+            )
+        for item in writes:
+            item.result.status = "failed"
+        return self.stop(
+            "failed",
+            f"COMMIT failed ({where}): {_one_line(str(exc))}; whether it took effect is "
+            "unknown: check the rows before running it again",
+        )
 
     def run_auto(self, item: _Item) -> None:
         """A statement that cannot run in a transaction: ask, then run in autocommit."""
@@ -1133,9 +911,10 @@ class _Runner:
         if item.safety != "read" and not self.confirm_run(item, item.reason):
             item.result.status = "refused"
             raise self.stop("refused", f"declined ({item.where()}); not run")
+        reads = item.safety == "read" and self.read_dsn is not None
         env = dict(os.environ)
         try:
-            info = conninfo_to_dict(self.dsn)
+            info = conninfo_to_dict(self.read_dsn if reads else self.dsn)
         except psycopg.Error:
             raise self.stop(
                 "failed", "the DSN is not a valid PostgreSQL connection string"
@@ -1217,11 +996,17 @@ class _Runner:
             if item.ran and item.safety != "read" and item.result.status == "ok":
                 item.result.status = "rolled_back"
 
-    def close(self) -> None:
-        if self.conn is not None:
+    def close_side(self) -> None:
+        conn = self.conns.pop(self.side, None)
+        if conn is not None:
             with contextlib.suppress(Exception):
-                self.conn.close()
-            self.conn = None
+                conn.close()
+
+    def close(self) -> None:
+        for conn in self.conns.values():
+            with contextlib.suppress(Exception):
+                conn.close()
+        self.conns.clear()
 
 
 def _kill(proc: subprocess.Popen[str]) -> None:
@@ -1252,15 +1037,15 @@ def _with_returning(sql: str) -> str | None:
     runbook's own text; the parser then checks that the new statement is
     the old one plus RETURNING, else None (the caller counts rows only).
     """
-    nodes = _parse(sql)
+    nodes = parse_nodes(sql)
     if nodes is None or len(nodes) != 1:
         return None
     kind, body = nodes[0]
-    if kind not in _DML or body.get("returningList") or body.get("returningClause"):
+    if kind not in DML or body.get("returningList") or body.get("returningClause"):
         return None
     end = 0
     for token, _start, stop in sql_tokens(sql):
-        if token not in ("ws", "nl", "semi") and token not in _COMMENTS:
+        if token not in ("ws", "nl", "semi") and token not in COMMENTS:
             end = stop
     relation = body.get("relation") or {}
     name = (relation.get("alias") or {}).get("aliasname") or relation.get("relname")
@@ -1268,7 +1053,7 @@ def _with_returning(sql: str) -> str | None:
         return None
     target = '"' + str(name).replace('"', '""') + '"'
     new = f"{sql[:end]} RETURNING {target}.*{sql[end:]}"
-    after = _parse(new)
+    after = parse_nodes(new)
     if after is None or len(after) != 1 or after[0][0] != kind:
         return None
     new_body = dict(after[0][1])
@@ -1286,19 +1071,24 @@ def run_sql(
     hooks: Hooks,
     timeout: float | None = None,
     max_rows: int = MAX_PREVIEW_ROWS,
+    read_dsn: str | None = None,
+    idle_limit: float | None = COMMIT_WAIT,
 ) -> StepOutcome:
     """Run one SQL step against ``dsn``; see the module doc for what runs how.
 
     ``values`` fill the step's ``<placeholders>`` (bound, never spliced);
     ``timeout`` (seconds; default the step's own) limits each statement,
     not the time spent waiting for a confirmation; ``max_rows`` caps the rows
-    shown, kept and previewed. Returns the outcome; raises
+    shown, kept and previewed; ``read_dsn`` (a role that cannot write) runs
+    the READ ONLY transactions; ``idle_limit`` (seconds) is how long an open
+    transaction may wait at a commit prompt before PostgreSQL rolls it back.
+    Returns the outcome; raises
     :class:`StepInterrupted` on Ctrl-C after cancelling the query and
     rolling back.
     """
     if timeout is None:
         timeout = step.timeout
-    runner = _Runner(step, dsn, values, hooks, timeout, max_rows)
+    runner = _Runner(step, dsn, values, hooks, timeout, max_rows, read_dsn, idle_limit)
     try:
         try:
             runner.run()
