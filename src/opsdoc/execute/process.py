@@ -12,9 +12,9 @@ What "safely" means here:
 * **The child is contained.** It runs in its own session and process group
   with stdin from ``/dev/null``. On timeout, on Ctrl-C, and when the step
   ends with processes of its group still running (``cmd &``), the whole
-  group gets SIGTERM, then SIGKILL 3 s later if anything is still alive.
-  A step that must leave something running has to detach it explicitly
-  (``setsid cmd &``).
+  group gets SIGTERM, then SIGKILL 3 s later if anything is still alive;
+  so do its session and descendants (see :mod:`opsdoc.execute.children`),
+  so a step leaves nothing running, even with ``setsid cmd &``.
 * **Output is streamed and captured.** stdout and stderr are read together
   (a selector, in the calling thread) and handed to ``hooks.output`` line by
   line as they arrive (a partial line is flushed after 0.1 s of silence);
