@@ -69,6 +69,8 @@ class Rule:
     run_shell: bool = False  # that command is one shell string (ssh host 'cmd')
     exec_flags: tuple[str, ...] = ()  # find -exec CMD ;
     writes_files: bool = False  # positional words are files it writes (tee)
+    writes_after: int | None = None  # positional words after the first N are files it writes
+    program: str | None = None  # "awk" or "sed": its program may run commands or write files
     value_options: frozenset[str] = frozenset()
 
 
@@ -152,6 +154,8 @@ _RULE_KEYS = {
     "run_shell",
     "exec_flags",
     "writes_files",
+    "writes_after",
+    "program",
     "value_options",
 }
 _COMMAND_KEYS = _RULE_KEYS | {"subcommands", "alias", "single_dash_long"}
@@ -367,8 +371,26 @@ def _compile_rule(words: tuple[str, ...], raw: Any, where: str, ignore_case: boo
         run_shell=bool(raw.get("run_shell", False)),
         exec_flags=_strings(raw.get("exec_flags", []), f"{where}.exec_flags"),
         writes_files=bool(raw.get("writes_files", False)),
+        writes_after=_count(raw.get("writes_after"), f"{where}.writes_after"),
+        program=_program(raw.get("program"), f"{where}.program"),
         value_options=frozenset(value_options),
     )
+
+
+def _count(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RulesError(f"{where}: expected a number of positional words")
+    return value
+
+
+def _program(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if value not in ("awk", "sed"):
+        raise RulesError(f'{where}: expected "awk" or "sed"')
+    return str(value)
 
 
 def _opt_names(value: Any, where: str, ignore_case: bool) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from opsdoc.classify.command_rules import CommandRule, CommandRules, FlagRule, Rule, Wrapper
+from opsdoc.classify.programs import program_verdict
 from opsdoc.model import SAFETY_ORDER, Safety, Statement
 
 __all__ = [
@@ -82,6 +83,25 @@ class _Args:
     opts: list[_Opt]
     positional: list[tuple[int, str]]  # (index in args, word)
     dashdash: int | None  # index of "--"
+
+
+_PROGRAM_FILE = {"awk": ("-f", "--file"), "sed": ("-f", "--file")}
+_PROGRAM_TEXT = {"awk": ("-e", "--source"), "sed": ("-e", "--expression")}
+
+
+def _program(language: str, parsed: _Args, words: Sequence[str], kind: str) -> Verdict | None:
+    """An awk or sed program that runs commands or writes files makes its command write."""
+    opts = [(o.name, o.value) for o in parsed.opts]
+    if any(name in _PROGRAM_FILE[language] for name, _ in opts):
+        return Verdict("write", f"{kind} runs a program file (-f) opsdoc cannot see", kind)
+    texts = [v or "" for name, v in opts if name in _PROGRAM_TEXT[language]]
+    if not texts and words:
+        texts = [words[0]]
+    for text in texts:
+        found = program_verdict(language, text)
+        if found is not None:
+            return Verdict(found[0], f"{kind}'s program {found[1]}", kind)
+    return None
 
 
 def _worse(a: Verdict, b: Verdict | None) -> Verdict:
@@ -319,6 +339,10 @@ class Judge:
             verdict = Verdict(r.bare, f"{kind} without arguments {PHRASE[r.bare]}", kind)
         if r.writes_files:
             verdict = self._files(kind, words[used:])
+        if r.writes_after is not None:
+            verdict = _worse(verdict, self._files(kind, words[used + r.writes_after :]))
+        if r.program is not None:
+            verdict = _worse(verdict, _program(r.program, parsed, words[used:], kind))
         flags = rule.default.flags + (sub.flags if sub is not None else ())
         verdict = self._set_flags(flags, parsed.opts, kind, verdict)
         verdict = self._content(r, args, parsed, used, kind) or verdict

@@ -36,6 +36,7 @@ from opsdoc.classify.commands import (
     redirected,
     to_statements,
 )
+from opsdoc.classify.shell_hidden import hidden_substitutions
 from opsdoc.model import Statement, max_safety
 
 __all__ = ["classify_bash", "classify_shell"]
@@ -475,7 +476,25 @@ class _BashBlock:
                 if not self._try_bashlex(toks[0].start, end):
                     self._fallback_group(toks)
         self._resolve_functions()
+        self._hidden()
         return to_statements(self.recs, self.code, self.lines)
+
+    def _hidden(self) -> None:
+        """Commands inside ``$((…))`` and ``${…}``, which bashlex leaves unread."""
+        for offset, inner in hidden_substitutions(self.code):
+            line = self.lines.line(offset)
+            found = self.judge.bash(
+                inner, line, self.judge.placeholders, self.judge.rules, self.judge.depth + 1
+            )
+            if not found:
+                continue
+            worst = max(found, key=lambda st: ("read", "write", "destructive").index(st.safety))
+            verdict = Verdict(
+                worst.safety,
+                f"a command substitution inside an expansion runs: {worst.reason}",
+                worst.kind,
+            )
+            self._emit(offset, offset + len(inner), verdict, True)
 
     def _label_pos(self, pos: int) -> int:
         """Comments label the logical line a command belongs to, not its inner line."""

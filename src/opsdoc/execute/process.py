@@ -67,12 +67,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Literal
 
 from opsdoc.execute import MAX_OUTPUT_CHARS, Hooks, StepInterrupted, StepOutcome
 from opsdoc.execute.children import Watchdog, adopt_orphans, family, signal_all, start_time
+from opsdoc.execute.shell_params import ENV_REF, ParamRefused, Site, check_sites
 from opsdoc.model import Step
 from opsdoc.parse.params import PLACEHOLDER, placeholders
 
@@ -120,6 +121,14 @@ def _assign_vars(names: Iterable[str]) -> dict[str, str]:
 def quote_placeholders(
     script: str, names: Iterable[str], *, lang: str = "bash"
 ) -> tuple[str, dict[str, str]]:
+    """The script with placeholders quoted, and the variables it needs (see below)."""
+    script, used, _sites = quote_with_sites(script, names, lang=lang)
+    return script, used
+
+
+def quote_with_sites(
+    script: str, names: Iterable[str], *, lang: str = "bash", env_names: Iterable[str] = ()
+) -> tuple[str, dict[str, str], list[Site]]:
     """Replace each ``<name>`` (for the given names) by a quoted variable reference.
 
     Returns the new script and the environment additions it needs, as
@@ -131,16 +140,18 @@ def quote_placeholders(
     bare, which is still never raw text.
     """
     variables = _assign_vars(names)
-    if not variables or "<" not in script:
-        return script, {}
+    env = frozenset(env_names) if lang == "bash" else frozenset()
+    if (not variables or "<" not in script) and not (env and "$" in script):
+        return script, {}, []
     scanner = {"bash": _BashQuoter, "python": _PythonQuoter, "powershell": _PwshQuoter}.get(
         lang, _BashQuoter
     )
     try:
         q = scanner(script, variables)
-        return q.run(), q.used
+        q.env_names = env
+        return q.run(), q.used, q.sites
     except Exception:  # a scanner bug must not stop a step; fall back to bare references
-        return _bare_fallback(script, variables, lang)
+        return (*_bare_fallback(script, variables, lang), [])
 
 
 def _bare_fallback(script: str, variables: dict[str, str], lang: str) -> tuple[str, dict[str, str]]:
@@ -168,6 +179,8 @@ class _Quoter:
         self.variables = variables
         self.used: dict[str, str] = {}
         self.out: list[str] = []
+        self.sites: list[Site] = []  # where each value lands (bash), for shell_params
+        self.env_names: frozenset[str] = frozenset()  # $NAME params to quote as well
 
     def match(self, i: int) -> tuple[str, int] | None:
         """(variable, end) when a wanted placeholder starts at ``i``."""
@@ -221,8 +234,12 @@ class _BashQuoter(_Quoter):
                     self.stack.pop()
                     i = end
                     continue
+            if s[i] == "$" and self.env_names and self.env_ref(i, kind):
+                i = self.env_ref(i, kind, emit=True)
+                continue
             hit = self.match(i)
             if hit:
+                self.site(i, hit[0])
                 var, i = hit
                 out.append(f'"${{{var}}}"' if kind in _BARE else f"${{{var}}}")
                 continue
@@ -231,6 +248,24 @@ class _BashQuoter(_Quoter):
             step = self.bare if kind in _BARE else self.double
             i = step(i, ch, two, frame)
         return "".join(out)
+
+    def site(self, i: int, var: str, name: str | None = None, quoted: bool = False) -> None:
+        """Note where a value lands: its context and whether it begins a word."""
+        kinds = tuple(str(f[0]) for f in self.stack) + (("sq",) if quoted else ())
+        opened = i > 0 and self.s[i - 1] in "'\""
+        start = self.word_start(i - 1) if opened else (kinds[-1] in _BARE and self.word_start(i))
+        self.sites.append(Site(name or self.used[var], i, kinds, start))
+
+    def env_ref(self, i: int, kind: object, emit: bool = False) -> int:
+        """``$NAME`` of an env-style param: quoted in bare contexts; the end, or 0."""
+        m = ENV_REF.match(self.s, i)
+        name = (m.group(1) or m.group(2)) if m else None
+        if m is None or name not in self.env_names:
+            return 0
+        if emit:
+            self.site(i, "", name)
+            self.out.append(f'"${{{name}}}"' if kind in _BARE else m.group(0))
+        return m.end()
 
     def word_start(self, i: int) -> bool:
         """Whether ``i`` begins a word: after an unescaped blank or operator."""
@@ -389,6 +424,7 @@ class _BashQuoter(_Quoter):
                 return i + 1
             hit = self.match(i)
             if hit:
+                self.site(i, hit[0], quoted=True)
                 var, i = hit
                 out.append(template % var)
                 continue
@@ -703,7 +739,8 @@ def _prepare(
     # Placeholders the parse did not list but the caller gave a value for.
     angle.extend(n for n in placeholders(step.code) if n in values and n not in angle)
 
-    script, refs = quote_placeholders(step.code, angle, lang=step.lang)
+    env_names = [p.name for p in step.params if p.source != "angle" and p.name in base]
+    script, refs, sites = quote_with_sites(step.code, angle, lang=step.lang, env_names=env_names)
     params = {p.name: p for p in step.params}
     missing = []
     for var, name in refs.items():
@@ -716,6 +753,14 @@ def _prepare(
         base[var] = value
     if missing:
         raise _Failed("no value for " + ", ".join(missing) + " (pass --param NAME=VALUE)")
+    given = {
+        name: values.get(name, params[name].default if name in params else "") or ""
+        for name in {site.name for site in sites}
+    }
+    try:
+        check_sites(step.code, sites, given)
+    except ParamRefused as exc:
+        raise _Failed(f"{exc}; nothing was run") from None
     return script, base
 
 
@@ -902,11 +947,13 @@ class _Capture:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
+        self.mask: Callable[[str], str] | None = None
         self.parts: list[str] = []
         self.size = 0
         self.dropped = 0
 
     def add(self, text: str) -> None:
+        text = self.mask(text) if self.mask else text  # mask before the cap cuts a token
         room = self.limit - self.size
         kept = text[: max(room, 0)]
         if kept:
@@ -959,6 +1006,7 @@ class _Child:
         self.others: frozenset[int] = frozenset()  # opsdoc's children that are not the step's
         self.hooks = hooks
         self.capture = _Capture(MAX_OUTPUT_CHARS)
+        self.capture.mask = getattr(hooks, "mask", None)
         self.stderr_tail = ""
         self.readers: list[_Reader] = []
         self.selector = selectors.DefaultSelector()
