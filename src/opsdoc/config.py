@@ -54,9 +54,9 @@ class Target:
 
     def shown(self) -> str:
         """The DSN with its password masked, for messages and the journal."""
-        if self.password:
-            return self.dsn.replace(self.password, "***")
-        return self.dsn
+        from opsdoc.mask import Masker  # patterns: ?password=, quoted key=value, [::1]
+
+        return Masker([self.password] if self.password else []).mask(self.dsn)
 
 
 @dataclass

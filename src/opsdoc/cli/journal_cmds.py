@@ -16,6 +16,7 @@ from rich.text import Text
 
 from opsdoc.cli import render
 from opsdoc.cli.app import app
+from opsdoc.cli.safe_text import visible
 from opsdoc.errors import EXIT_OK, OpsdocError
 from opsdoc.journal import Journal, clip, export_data, timeline
 
@@ -136,11 +137,11 @@ def show_cmd(run: RunArg, as_json: JsonOpt = False, journal: JournalOpt = None) 
             line.append("✗ ", style="red")
         else:
             line.append("  ")
-        line.append(entry.text)
+        line.append(visible(entry.text))
         console.print(line)
         if entry.block:
             lines = SHOW_OUTPUT_LINES if entry.type != "step_planned" else 10
-            shown = clip(entry.block, lines, 4000)
+            shown = visible(clip(entry.block, lines, 4000))
             if entry.block_lang:
                 console.print(
                     Syntax(
@@ -159,7 +160,7 @@ def show_cmd(run: RunArg, as_json: JsonOpt = False, journal: JournalOpt = None) 
             for column in entry.columns:
                 table.add_column(column, overflow="fold")
             for row in entry.rows:
-                table.add_row(*("NULL" if v is None else str(v) for v in row))
+                table.add_row(*("NULL" if v is None else visible(str(v)) for v in row))
             console.print(Padding(table, (0, 0, 0, 12)))
     raise typer.Exit(EXIT_OK)
 
@@ -182,7 +183,7 @@ def export_cmd(
     with Journal(journal) as book:
         text = book.export(run, fmt.value)
     if output is None:
-        print(text, end="")
+        print(visible(text), end="")  # a terminal must not run escapes kept in the journal
         raise typer.Exit(EXIT_OK)
     try:
         output.write_text(text, encoding="utf-8")

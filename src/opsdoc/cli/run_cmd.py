@@ -22,8 +22,10 @@ from rich.text import Text
 
 from opsdoc.cli import render
 from opsdoc.cli.app import app
+from opsdoc.cli.param_file import read_param_file, warn_secret_args
 from opsdoc.cli.prompt import ask_until, clock
 from opsdoc.cli.read_cmds import split_target
+from opsdoc.cli.safe_text import visible
 from opsdoc.cli.signals import interrupts_as_ctrl_c
 from opsdoc.config import Target, dsn_password, load_config
 from opsdoc.errors import OpsdocError
@@ -58,6 +60,9 @@ def run_cmd(
         typer.Option("--allow", help="Also run write or destructive steps without asking."),
     ] = [],  # noqa: B006
     param: Annotated[list[str], typer.Option("--param", "-p", help="NAME=VALUE.")] = [],  # noqa: B006
+    param_file: Annotated[
+        str | None, typer.Option("--param-file", help="NAME=VALUE lines from FILE, or - (stdin).")
+    ] = None,
     option: Annotated[list[str], typer.Option("--option", help="Choose an alternative.")] = [],  # noqa: B006
     only: Annotated[str | None, typer.Option("--only", help="diagnose, act or verify.")] = None,
     step: Annotated[list[int], typer.Option("--step", help="Run step N (repeatable).")] = [],  # noqa: B006
@@ -88,6 +93,9 @@ def run_cmd(
     finished: dict[int, str] = {}
     committed: dict[int, set[int]] = {}
     given = parse_param_args(param)
+    warn_secret_args(given)
+    if param_file:
+        given = {**read_param_file(param_file), **given}
     resumed_from = None
     state = _resume_state(resume, journal, config, cfg_hint) if resume else None
     if state is not None:
@@ -308,8 +316,9 @@ class TerminalUI:
     def started(self, run_id: str, plan: Plan, tgt: Target | None, masker: Masker) -> None:
         self.values, self.masker = plan.values, masker
         self.total = sum(1 for s in plan.section.steps if s.executable)
-        where = f" against {tgt.shown()}" if tgt else ""
-        self.console.print(Text(f"Run {run_id}: {plan.section.title}{where}", style="bold"))
+        where = f" against {masker.mask(tgt.shown())}" if tgt else ""
+        line = visible(f"Run {run_id}: {plan.section.title}{where}")
+        self.console.print(Text(line, style="bold"))
         self.console.print(Text(f"journal: opsdoc journal show {run_id}", style="dim"))
 
     def finished(self, run_id: str, code: int) -> None:
@@ -365,7 +374,7 @@ class TerminalUI:
             )
 
     def output(self, text: str, stream: Literal["stdout", "stderr"]) -> None:
-        sys.stdout.write(text)
+        sys.stdout.write(visible(text))  # escapes in output must not repaint the screen
         sys.stdout.flush()
 
     def ask(self, question: str) -> str:
@@ -449,7 +458,7 @@ class JsonUI:
                 "type": "run_started",
                 "run_id": run_id,
                 "section": plan.section.id,
-                "target": tgt.shown() if tgt else None,
+                "target": masker.mask(tgt.shown()) if tgt else None,
                 "steps": len(plan.steps),
             }
         )

@@ -99,6 +99,10 @@ class _StepHooks:
     def output(self, text: str, stream: Literal["stdout", "stderr"]) -> None:
         self.runner.ui.output(self.runner.masker.mask(text), stream)
 
+    def mask(self, text: str) -> str:
+        """For executors that cut text (cells, capture caps): mask before cutting."""
+        return self.runner.masker.mask(text)
+
     def confirm(self, request: Confirmation) -> bool:
         runner = self.runner
         masked = Confirmation(**runner.masker.mask_data(to_dict(request)))
@@ -334,7 +338,8 @@ class Runner:
                 result.index = kept[result.index - 1]
             self.log("statement", number, **to_dict(result))
         if outcome.output:
-            self.log("output", number, text=outcome.output[:MAX_OUTPUT_CHARS])
+            # Mask, then cap: a cap that cuts a secret in half leaves a half nobody masks.
+            self.log("output", number, text=self.masker.mask(outcome.output)[:MAX_OUTPUT_CHARS])
         code = EXIT_OK
         if outcome.status == "ok":
             for expected in planned.step.expect:

@@ -644,7 +644,11 @@ class _Runner:
         if item.statement.label and len(self.items) > 1:
             parts.append(f"-- {item.statement.label}")
         if grid.columns or (item.returns_rows and grid.count is not None):
-            table = format_table(grid.columns, grid.rows)
+            # Mask each value before format_table cuts it to 80 characters: a cut
+            # secret no longer matches and its first 79 characters would show.
+            mask = getattr(self.hooks, "mask", None) or self.scrub
+            rows = [tuple(mask(v) if isinstance(v, str) else v for v in r) for r in grid.rows]
+            table = format_table(grid.columns, rows)
             if table:
                 parts.append(table)
             parts.append(_rows_note(grid.count or 0, len(grid.rows)))
