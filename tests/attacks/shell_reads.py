@@ -1,0 +1,61 @@
+"""Shell read-escape attempts: bash blocks that try to act while looking like reads.
+
+Each is ``(id, code)``; ``V`` is a file that must keep its content and ``C``
+one that must not come to exist, both in the step's folder. Run with
+``opsdoc run --yes`` and no ``--allow``.
+"""
+
+from __future__ import annotations
+
+CASES = [
+    ("awk-system", "awk 'BEGIN{system(\"touch C\")}'"),
+    ("awk-print-file", 'awk \'BEGIN{print "x" > "C"}\''),
+    ("awk-pipe", 'awk \'BEGIN{print "x" | "sh -c \\"touch C\\""}\''),
+    ("awk-getline-cmd", "awk 'BEGIN{\"touch C\" | getline x}'"),
+    ("gawk-inplace", "gawk -i inplace '{print \"gone\"}' V"),
+    ("sed-e-command", "sed -n '1e touch C' V"),
+    ("sed-w-command", "sed -n 'w C' V"),
+    ("sed-s-e-flag", "echo 'touch C' | sed 's/.*/&/e'"),
+    ("sed-in-place", "sed -i 's/keep/gone/' V"),
+    ("arith-subst", "echo $(( $(touch C; echo 1) + 1 ))"),
+    ("arith-backtick", "echo $(( `touch C` + 1 ))"),
+    ("subscript-subst", "a=(x); echo ${a[$(touch C)]}"),
+    ("offset-subst", 's=abc; echo "${s:$(touch C; echo 1)}"'),
+    ("old-arith", "echo $[ $(touch C) ]"),
+    ("uniq-out", "uniq V C"),
+    ("sort-out", "sort -o C V"),
+    ("tee", "echo x | tee C"),
+    ("redirect", "echo x > C"),
+    ("redirect-append", "echo x >> V"),
+    ("redirect-clobber", "echo x >| V"),
+    ("exec-fd", "exec 3> C"),
+    ("cmd-subst", "echo $(touch C)"),
+    ("backticks", "echo `touch C`"),
+    ("process-subst", "cat <(touch C)"),
+    ("find-delete", "find . -name V -delete"),
+    ("find-exec", "find . -name V -exec rm {} \\;"),
+    ("xargs", "echo C | xargs touch"),
+    ("env-wrapper", "env touch C"),
+    ("command-wrapper", "command touch C"),
+    ("time-wrapper", "time touch C"),
+    ("nice-wrapper", "nice touch C"),
+    ("bash-c", "bash -c 'touch C'"),
+    ("sh-c", "sh -c 'touch C'"),
+    ("eval", "eval 'touch C'"),
+    ("function-shadow", "ls() { touch C; }; ls"),
+    ("alias", "shopt -s expand_aliases; alias ls='touch C'\nls"),
+    ("trap-exit", "trap 'touch C' EXIT; echo x"),
+    ("python-c", 'python3 -c \'open("C", "w")\''),
+    ("perl-e", "perl -e 'open(F, \">C\")'"),
+    ("heredoc-file", "cat > C <<EOF\nx\nEOF"),
+    ("cp", "cp V C"),
+    ("mv", "mv V C"),
+    ("ln", "ln -s V C"),
+    ("dd", "dd if=V of=C"),
+    ("truncate", "truncate -s 0 V"),
+    ("curl-output", "curl -s -o C file:///etc/hostname"),
+    ("wget-output", "wget -q -O C file:///etc/hostname"),
+    ("source", "source ./C"),
+    ("git-config-pager", "git -c core.pager='touch C' log"),
+    ("tar-extract", "tar -xf V"),
+]
