@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import run_opsdoc
+from opsdoc.config import dsn_password
 
 TOKEN = "tok" + "Q7x9Lm2Vb8Rn4Kp6" * 7  # 115 characters, longer than a table cell
 
@@ -84,3 +87,26 @@ def test_secret_params_come_from_a_file_or_stdin_and_the_command_line_warns(tmp_
     assert quiet.returncode == 0, quiet.stdout + quiet.stderr
     assert "visible to other users" not in quiet.stderr
     assert f"len {len(TOKEN)}" in quiet.stdout
+
+
+@pytest.mark.parametrize(
+    ("dsn", "password"),
+    [
+        ("postgresql://u:pw-one@[::1]:5432/db", "pw-one"),
+        ("postgresql://u@h/db?sslmode=disable&password=pw-two", "pw-two"),
+        ("host=h password='a b\\' c' user=u", "a b' c"),
+        ("host=h password=pw-three user=u", "pw-three"),
+    ],
+)
+def test_every_dsn_form_yields_its_password_to_mask(dsn: str, password: str) -> None:
+    assert dsn_password(dsn) == password
+
+
+def test_a_runbook_cannot_paint_the_terminal_with_its_title_or_code(tmp_path: Path) -> None:
+    book = tmp_path / "b.md"
+    book.write_text(
+        "# B\n\n## Look \x1b[2J\n\n```bash\necho ok # \x1b[1A\x1b[2K\n```\n", encoding="utf-8"
+    )
+    result = run_opsdoc("run", f"{book}#look-2j", "--yes", "--journal", str(tmp_path / "j.db"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "\x1b" not in result.stdout and "\\x1b" in result.stdout

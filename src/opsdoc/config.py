@@ -30,11 +30,12 @@ fail_on = "warning"
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from opsdoc.errors import OpsdocError
 
@@ -202,14 +203,25 @@ def _resolve(name: str, spec: str, path: Path | None) -> Target:
 
 
 def dsn_password(dsn: str) -> str | None:
-    """The password in a URL or key=value DSN, so it can be masked everywhere."""
+    """The password in a URL or key=value DSN, so it can be masked everywhere.
+
+    A URL's password is in its userinfo or its query (``?password=…``); a
+    key=value DSN may quote it (``password='a b c'``, with ``\\'`` inside).
+    """
     if "://" in dsn:
         try:
-            return urlsplit(dsn).password
+            parts = urlsplit(dsn)
+            query = parse_qs(parts.query).get("password")
+            return parts.password or (query[0] if query else None)
         except ValueError:
             return None
-    for part in dsn.split():
-        key, eq, value = part.partition("=")
-        if eq and key.strip() == "password":
-            return value.strip("'\"")
-    return None
+    match = _KV_PASSWORD.search(dsn)
+    if match is None:
+        return None
+    value = match.group(1)
+    if value.startswith("'"):
+        return re.sub(r"\\(.)", r"\1", value[1:-1])
+    return value
+
+
+_KV_PASSWORD = re.compile(r"(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s']\S*)")

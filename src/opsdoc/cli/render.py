@@ -178,9 +178,11 @@ def code(text: str, lang: str, line: int, indent: int = 2) -> None:
     """A code block with the runbook's own line numbers."""
     from rich.syntax import Syntax
 
+    from opsdoc.cli.safe_text import visible
+
     console.print(
         Syntax(
-            text.rstrip("\n"),
+            visible(text.rstrip("\n")),
             LEXER.get(lang, "text"),
             line_numbers=True,
             start_line=line,

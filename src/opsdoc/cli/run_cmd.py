@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -331,6 +332,7 @@ class TerminalUI:
         )
 
     def event(self, type: str, data: dict[str, Any]) -> None:
+        data = _visible_data(data)  # titles, code, errors: written by the runbook or the server
         step = data.get("step")
         if type == "step_planned":
             head = Text(f"\nStep {step}/{self.total} · ")
@@ -408,6 +410,9 @@ class TerminalUI:
                     return "option:" + options[int(pick) - 1]
 
     def confirm(self, request: Confirmation) -> bool:
+        request = replace(
+            request, statement=visible(request.statement), reason=visible(request.reason)
+        )
         if request.kind == "commit":
             # The executor has already shown the rows (RETURNING or the preview).
             rows = request.rowcount if request.rowcount is not None else "?"
@@ -447,6 +452,16 @@ class TerminalUI:
 
     def keep_going(self, reason: str) -> bool:
         return self.ask(f"  {reason}; continue with the next step? [y/N] ").lower() in ("y", "yes")
+
+
+def _visible_data(value: Any) -> Any:
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {k: _visible_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_visible_data(v) for v in value]
+    return value
 
 
 class JsonUI:
