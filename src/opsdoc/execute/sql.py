@@ -106,6 +106,15 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _masked_cell(value: Any, mask: Any) -> Any:
+    """A cell as text with its secrets masked, before any cut can halve one."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict | list):
+        return mask(json.dumps(_plain(value), ensure_ascii=False))
+    return value
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "NULL"
@@ -647,7 +656,7 @@ class _Runner:
             # Mask each value before format_table cuts it to 80 characters: a cut
             # secret no longer matches and its first 79 characters would show.
             mask = getattr(self.hooks, "mask", None) or self.scrub
-            rows = [tuple(mask(v) if isinstance(v, str) else v for v in r) for r in grid.rows]
+            rows = [tuple(_masked_cell(v, mask) for v in r) for r in grid.rows]
             table = format_table(grid.columns, rows)
             if table:
                 parts.append(table)

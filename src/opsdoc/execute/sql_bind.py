@@ -17,7 +17,6 @@ from typing import Any
 from pglast import parser as pg_parser
 
 from opsdoc.classify.sql import sql_tokens
-from opsdoc.execute.sql_guard import like_escape, like_literal_starts
 from opsdoc.parse.params import PLACEHOLDER
 
 __all__ = [
@@ -27,6 +26,10 @@ __all__ = [
     "PlaceholderError",
     "bind_meta",
     "bind_placeholders",
+    "like_escape",
+    "like_literal_starts",
+    "node_const",
+    "node_names",
     "parse_nodes",
     "walk_nodes",
 ]
@@ -316,6 +319,58 @@ def _check_bound(sql: str, slots: list[_Slot], nodes: list[tuple[str, dict[str, 
         if alone is None or _param_refs(alone) != [k + 1]:
             raise _not_bindable(slot, "there")
     raise _not_bindable(slots[0], "there")  # pragma: no cover - each alone was fine
+
+
+_LIKE_KINDS = frozenset({"AEXPR_LIKE", "AEXPR_ILIKE"})
+
+
+def node_names(items: Any) -> list[str]:
+    """The strings of a name list (``["pg_catalog", "upper"]``)."""
+    out: list[str] = []
+    for item in items or ():
+        string = item.get("String") if isinstance(item, dict) else None
+        if isinstance(string, dict):
+            out.append(str(string.get("sval", "")))
+    return out
+
+
+def node_const(node: Any) -> Any:
+    """The value of an A_Const node (a string, number or boolean); None otherwise."""
+    const = node.get("A_Const") if isinstance(node, dict) else None
+    if not isinstance(const, dict):
+        return None
+    for key in ("sval", "ival", "boolval"):
+        inner = const.get(key)
+        if isinstance(inner, dict):
+            return next(iter(inner.values()), None)
+    return None
+
+
+def like_literal_starts(tree: Any) -> dict[int, str]:
+    """Byte offsets of string constants used as LIKE/ILIKE patterns -> their escape char."""
+    out: dict[int, str] = {}
+    for kind, body in walk_nodes(tree):
+        if kind != "A_Expr" or body.get("kind") not in _LIKE_KINDS:
+            continue
+        rexpr = body.get("rexpr")
+        escape = "\\"
+        func = rexpr.get("FuncCall") if isinstance(rexpr, dict) else None
+        if isinstance(func, dict) and node_names(func.get("funcname"))[-1:] == ["like_escape"]:
+            args = func.get("args") or []
+            given = node_const(args[1]) if len(args) > 1 else None
+            if not isinstance(given, str) or len(given) > 1:
+                continue  # a computed escape: nothing opsdoc can escape for
+            escape = given
+            rexpr = args[0]
+        const = rexpr.get("A_Const") if isinstance(rexpr, dict) else None
+        if isinstance(const, dict) and "sval" in const and escape:
+            out[int(const.get("location", -1))] = escape
+    return out
+
+
+def like_escape(value: str, escape: str) -> str:
+    """``value`` as a LIKE pattern that matches only itself."""
+    return re.sub(f"[%_{re.escape(escape)}]", lambda m: escape + m.group(), value)
 
 
 def _escape_like_patterns(

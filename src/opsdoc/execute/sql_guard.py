@@ -14,26 +14,22 @@ ONLY. This module holds the executor's side of that bargain:
 * a read statement's function and operator names are looked up on the
   target: one defined there outside ``pg_catalog`` and outside any extension
   may do anything, so it is treated as a write, asked for before it runs;
-* a placeholder inside a LIKE pattern literal (``'%<email>%'``) has its
-  ``%``, ``_`` and escape character escaped, so a value matches only itself.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import psycopg
 
 from opsdoc.classify.sql_session import is_lexing_change
+from opsdoc.execute.sql_bind import node_const, node_names, walk_nodes
 
 __all__ = [
     "FIRST_USER_OID",
     "LEXING_PINS",
     "lexing_refusal",
-    "like_escape",
-    "like_literal_starts",
     "own_begin",
     "pin_session",
     "still_read_only",
@@ -93,7 +89,7 @@ def own_begin(body: dict[str, Any] | None, read_only: bool) -> str:
     deferrable = False
     for option in (body or {}).get("options") or ():
         elem = option.get("DefElem", {}) if isinstance(option, dict) else {}
-        value = _const(elem.get("arg"))
+        value = node_const(elem.get("arg"))
         if elem.get("defname") == "transaction_isolation" and isinstance(value, str):
             level = _ISOLATION.get(value.lower())
             if level:
@@ -106,17 +102,6 @@ def own_begin(body: dict[str, Any] | None, read_only: bool) -> str:
     return " ".join(parts)
 
 
-def _const(node: Any) -> Any:
-    const = node.get("A_Const") if isinstance(node, dict) else None
-    if not isinstance(const, dict):
-        return None
-    for key in ("sval", "ival", "boolval"):
-        inner = const.get(key)
-        if isinstance(inner, dict):
-            return next(iter(inner.values()), None)
-    return None
-
-
 def still_read_only(conn: psycopg.Connection[Any]) -> bool:
     """Whether the open transaction is still READ ONLY, by the server's own account."""
     row = conn.execute("SELECT current_setting('transaction_read_only')").fetchone()
@@ -126,40 +111,17 @@ def still_read_only(conn: psycopg.Connection[Any]) -> bool:
 # ---- functions and operators defined on the target ------------------------------
 
 
-def _names(items: Any) -> list[str]:
-    out: list[str] = []
-    for item in items or ():
-        string = item.get("String") if isinstance(item, dict) else None
-        if isinstance(string, dict):
-            out.append(str(string.get("sval", "")))
-    return out
-
-
-def _walk(value: Any) -> Iterator[tuple[str, dict[str, Any]]]:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            for key, sub in item.items():
-                if isinstance(sub, dict) and key[:1].isupper():
-                    yield key, sub
-                if isinstance(sub, dict | list):
-                    stack.append(sub)
-
-
 def called_names(tree: Any) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
     """(schema or "", name) of every function and operator a statement names."""
     functions: set[tuple[str, str]] = set()
     operators: set[tuple[str, str]] = set()
-    for kind, body in _walk(tree):
+    for kind, body in walk_nodes(tree):
         if kind == "FuncCall":
-            names = _names(body.get("funcname"))
+            names = node_names(body.get("funcname"))
             if names:
                 functions.add(("" if len(names) == 1 else names[-2], names[-1]))
         elif kind == "A_Expr":
-            names = _names(body.get("name"))
+            names = node_names(body.get("name"))
             if names:
                 operators.add(("" if len(names) == 1 else names[-2], names[-1]))
     return functions, operators
@@ -206,38 +168,6 @@ def user_defined_calls(conn: psycopg.Connection[Any], tree: Any) -> list[str]:
     with conn.cursor() as cur:
         cur.execute(_USER_DEFINED, params)
         return [str(row[0]) for row in cur.fetchall()]
-
-
-# ---- LIKE patterns ---------------------------------------------------------------
-
-_LIKE_KINDS = frozenset({"AEXPR_LIKE", "AEXPR_ILIKE"})
-
-
-def like_literal_starts(tree: Any) -> dict[int, str]:
-    """Byte offsets of string constants used as LIKE/ILIKE patterns -> their escape char."""
-    out: dict[int, str] = {}
-    for kind, body in _walk(tree):
-        if kind != "A_Expr" or body.get("kind") not in _LIKE_KINDS:
-            continue
-        rexpr = body.get("rexpr")
-        escape = "\\"
-        func = rexpr.get("FuncCall") if isinstance(rexpr, dict) else None
-        if isinstance(func, dict) and _names(func.get("funcname"))[-1:] == ["like_escape"]:
-            args = func.get("args") or []
-            given = _const(args[1]) if len(args) > 1 else None
-            if not isinstance(given, str) or len(given) > 1:
-                continue  # a computed escape: nothing opsdoc can escape for
-            escape = given
-            rexpr = args[0]
-        const = rexpr.get("A_Const") if isinstance(rexpr, dict) else None
-        if isinstance(const, dict) and "sval" in const and escape:
-            out[int(const.get("location", -1))] = escape
-    return out
-
-
-def like_escape(value: str, escape: str) -> str:
-    """``value`` as a LIKE pattern that matches only itself."""
-    return re.sub(f"[%_{re.escape(escape)}]", lambda m: escape + m.group(), value)
 
 
 # ---- what a rollback does not undo ------------------------------------------------
