@@ -189,3 +189,32 @@ def test_sighup_during_a_statement_rolls_back_and_journals(tmp_path, fresh_db) -
     assert open_tx == (0,)
     why = [e["data"]["why"] for e in run_events(journal, out) if e["type"] == "run_interrupted"]
     assert why == ["SIGHUP"]
+
+
+def test_a_step_run_inside_a_long_lived_process_spares_that_process_children(
+    tmp_path, cleanup
+) -> None:
+    """A server runs steps in-process: a step's end must not stop the server's own children.
+
+    Here the test process is the server: after one step it reaps orphans, a
+    daemon of its own is then adopted by it, and a quick step (gone before the
+    watchdog looks) must leave the daemon running.
+    """
+    from opsdoc.execute.process import run_process
+    from opsdoc.model import Step
+    from test_execute_sql import Recorder
+
+    def quick() -> None:
+        step = Step(phase="diagnose", lang="bash", code="true", line=1)
+        assert run_process(step, values={}, hooks=Recorder(), cwd=tmp_path).status == "ok"
+
+    quick()  # from here on this process is a subreaper, as opsdoc is
+    pidfile = tmp_path / "daemon.pid"
+    subprocess.run(["setsid", "-f", "sh", "-c", f"echo $$ > {pidfile}; exec sleep 120"], check=True)
+    assert wait_for(lambda: pidfile.exists() and pidfile.read_text().strip())
+    daemon = int(pidfile.read_text())
+    cleanup.append(daemon)
+    for _ in range(3):
+        quick()
+    time.sleep(0.5)
+    assert alive(daemon)

@@ -84,14 +84,17 @@ def family(
         return None
     if born is not None and leader in table and table[leader][4] != born:
         return set()
-    born_at = born or 0  # opsdoc's older children (an earlier step's) are not this step's
+    # opsdoc's other children (an earlier step's, or a server's own, when opsdoc runs
+    # inside one) are not this step's: only those born after the step count, and only
+    # when the step's start is known; without it no adopted orphan is taken for the step's.
+    adopted = adopter is not None and born is not None
     found = {
         pid
         for pid, (_ppid, pgrp, sid, _state, _start) in table.items()
         if sid == leader
         or pgrp == leader
         or pid == leader
-        or (adopter is not None and _ppid == adopter and pid not in others and _start >= born_at)
+        or (adopted and _ppid == adopter and pid not in others and _start >= (born or 0))
     }
     grew = True
     while grew:  # children of members, however far they moved away
@@ -166,9 +169,14 @@ class Watchdog:
                 close_fds=True,
             )
 
-    def watch(self, leader: int) -> None:
-        """Tell it which step to guard (right after the step started)."""
-        self._send(f"{leader}\n".encode())
+    def watch(self, leader: int, born: int | None) -> None:
+        """Tell it which step to guard, and when it started (right after it started).
+
+        ``born`` comes from opsdoc, which has not reaped the step yet: a step
+        that ends before the watchdog looks would leave it without a start
+        time, and so unable to tell the step's orphans from opsdoc's other children.
+        """
+        self._send(f"{leader} {born if born is not None else '-'}\n".encode())
 
     def release(self) -> None:
         """The step is over: the watchdog stops any leftover and exits; wait for it."""
@@ -228,10 +236,12 @@ def _main() -> None:
         buffer = lines.pop()
         done = not data
         for line in lines:
-            if line.strip().isdigit() and leader is None:
-                leader = int(line)
-                seen |= family(leader) or set()
-                born = next((start for pid, start in seen if pid == leader), None)
+            words = line.split()
+            if words and words[0].isdigit() and leader is None:
+                leader = int(words[0])
+                if len(words) > 1 and words[1].isdigit():
+                    born = int(words[1])
+                seen |= family(leader, born) or set()
             elif line.strip() == b"end":
                 done = True
         if done:

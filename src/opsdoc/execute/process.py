@@ -863,8 +863,8 @@ def _supervise_guarded(
             duration=time.monotonic() - started,
         )
 
-    watchdog.watch(proc.pid)
     child = _Child(proc, hooks)
+    watchdog.watch(proc.pid, child.born)
     child.adopter = os.getpid() if adopting else None
     child.others = frozenset({watchdog.pid} if watchdog.pid else ())
     timed_out = False
