@@ -81,6 +81,9 @@ class Step:
     # The text around the block (label, list item, preceding paragraph):
     # classify reads warnings from it, lint reads explanations from it.
     prose: str = ""
+    # Lines of a prompt block that are not commands: the output the runbook
+    # shows. Kept (never dropped), shown, never asserted: real output varies.
+    output: list[str] = field(default_factory=list)
 
 
 @dataclass

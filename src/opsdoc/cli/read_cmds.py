@@ -15,7 +15,7 @@ from opsdoc.cli.app import app
 from opsdoc.errors import EXIT_BAD_INPUT, EXIT_OK, OpsdocError
 from opsdoc.load import DEFAULT_MAX_BYTES, iter_runbook_paths, parse_size
 from opsdoc.model import PHASES, Runbook, Section, to_dict
-from opsdoc.read import read_runbook
+from opsdoc.read import read_document, read_runbook
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 MaxSizeOpt = Annotated[
@@ -108,11 +108,15 @@ def split_target(target: str) -> tuple[str, str | None]:
 def show_cmd(
     target: Annotated[str, typer.Argument(help="A runbook file, optionally FILE#section-id.")],
     as_json: JsonOpt = False,
+    steps_only: Annotated[
+        bool,
+        typer.Option("--steps-only", help="Only each section's summary and numbered steps."),
+    ] = False,
     max_size: MaxSizeOpt = "5MB",
 ) -> None:
-    """A readable rendering of a runbook or one of its sections."""
+    """A section (or a whole runbook) as the author wrote it, its steps numbered in place."""
     path, anchor = split_target(target)
-    runbook = read_runbook(path, max_bytes=_max_bytes(max_size))
+    runbook, text = read_document(path, max_bytes=_max_bytes(max_size))
     _report(runbook)
     sections = runbook.sections
     if anchor:
@@ -129,5 +133,9 @@ def show_cmd(
         data = to_dict(runbook)
         data["sections"] = [to_dict(s) for s in sections]
         print(json.dumps(data, indent=2, ensure_ascii=False))
-    else:
+    elif steps_only:
         render.runbook(runbook, sections)
+    else:
+        from opsdoc.cli import render_whole
+
+        render_whole.runbook(runbook, sections, text)

@@ -15,13 +15,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from opsdoc.cli.safe_text import visible
+
 if TYPE_CHECKING:
-    from opsdoc.model import Runbook, Section, Step
+    from opsdoc.model import Runbook, Section, Snippet, Step
 
 # Progress bars, tables and highlighted code (Pygments) are imported where they
 # are drawn: `opsdoc find` prints a few lines of text and should not load them.
 
 console = Console(highlight=False, soft_wrap=False)
+# Piped output is not wrapped: a line stays a line for grep, diff and pagers.
+console.soft_wrap = not console.is_terminal
 errors = Console(stderr=True, highlight=False)
 
 # Long work shows a bar on a terminal; pipes, CI and --json output stay clean.
@@ -98,17 +102,34 @@ def section_table(rows: list[dict[str, Any]]) -> None:
 
 
 def runbook(book: Runbook, sections: list[Section]) -> None:
-    console.print(Text(book.title or book.path, style="bold underline"))
-    console.print(Text(book.path, style="dim"))
-    for key, value in book.metadata.items():
-        console.print(Text.assemble((f"{key}: ", "dim"), str(value)))
+    """The steps-only view: each section's summary and numbered steps."""
+    runbook_head(book)
     for section in sections:
         console.print()
         _section(section, depth=0)
 
 
+def runbook_head(book: Runbook) -> None:
+    console.print(Text(book.title or book.path, style="bold underline"))
+    console.print(Text(book.path, style="dim"))
+    for key, value in book.metadata.items():
+        console.print(Text.assemble((f"{key}: ", "dim"), str(value)))
+
+
 def _section(section: Section, depth: int) -> None:
     pad = "  " * depth
+    section_head(section, pad)
+    _summary(section, pad)
+    for number, step in enumerate(section.steps, 1):
+        step_entry(number, step, pad)
+    _extras(section, pad)
+    for child in section.children:
+        console.print()
+        _section(child, depth + 1)
+
+
+def section_head(section: Section, pad: str) -> None:
+    """The title line: title, kind, severity and the id to pass to run."""
     head = Text(pad)
     head.append(section.title, style="bold")
     head.append(f"  [{section.kind}]", style="dim")
@@ -116,6 +137,12 @@ def _section(section: Section, depth: int) -> None:
         head.append(f" {section.severity}", style="bold red")
     head.append(f"  #{section.id}", style="dim")
     console.print(head)
+    if section.params:
+        names = ", ".join(p.name + (" (secret)" if p.secret else "") for p in section.params)
+        console.print(Text.assemble((pad + "Params: ", "bold"), names))
+
+
+def _summary(section: Section, pad: str) -> None:
     if section.symptoms:
         console.print(Text(pad + "Symptoms:", style="bold"))
         for symptom in section.symptoms:
@@ -123,11 +150,9 @@ def _section(section: Section, depth: int) -> None:
     if section.signals:
         shown = ", ".join(section.signals[:8]) + (" …" if len(section.signals) > 8 else "")
         console.print(Text.assemble((pad + "Signals: ", "bold"), shown))
-    if section.params:
-        names = ", ".join(p.name + (" (secret)" if p.secret else "") for p in section.params)
-        console.print(Text.assemble((pad + "Params: ", "bold"), names))
-    for number, step in enumerate(section.steps, 1):
-        _step(number, step, pad)
+
+
+def _extras(section: Section, pad: str) -> None:
     if section.items:
         for item in section.items:
             console.print(Text(f"{pad}  ☐ {item}"))
@@ -147,12 +172,13 @@ def _section(section: Section, depth: int) -> None:
             kinds[label] = kinds.get(label, 0) + 1
         listed = ", ".join(f"{n}× {k}" for k, n in kinds.items())
         console.print(Text(f"{pad}Not run: {listed}", style="dim"))
-    for child in section.children:
-        console.print()
-        _section(child, depth + 1)
 
 
-def _step(number: int, step: Step, pad: str) -> None:
+def step_entry(number: int, step: Step, pad: str, *, group: bool = True) -> None:
+    """A numbered step: phase, language, safety, option, then its code.
+
+    ``group`` off where the step's heading was just shown above it.
+    """
     line = Text(f"{pad}{number}. ")
     line.append(step.phase, style=PHASE_STYLE.get(step.phase, ""))
     line.append(" · ")
@@ -161,7 +187,7 @@ def _step(number: int, step: Step, pad: str) -> None:
     line.append(step.safety, style=SAFETY_STYLE.get(step.safety, ""))
     if step.option:
         line.append(f" · option {step.option}", style="bold")
-    if step.group:
+    if step.group and group:
         line.append(f" · {step.group}", style="dim")
     console.print(line)
     if step.title:
@@ -172,14 +198,30 @@ def _step(number: int, step: Step, pad: str) -> None:
     code(step.code, step.lang, step.line, indent=len(pad) + 3)
     for expect in step.expect:
         console.print(Text(f"{pad}   expect: {escape(expect)}", style="green"))
+    if step.output:  # the output the runbook shows after its prompts: not asserted
+        console.print(Text(f"{pad}   output shown in the runbook:", style="dim"))
+        for row in step.output:
+            console.print(Text(f"{pad}   │ {visible(row)}", style="dim"))
+
+
+def snippet_code(snippet: Snippet, pad: str) -> None:
+    """A block opsdoc does not run, marked so, with its code."""
+    why = f" ({snippet.reason})" if snippet.reason else ""
+    label = f"{pad}not run · {snippet.lang or 'plain'} {snippet.role}{why}"
+    console.print(Text(label, style="dim"))
+    code(snippet.code, snippet.lang or "", snippet.line, indent=len(pad) + 3)
 
 
 def code(text: str, lang: str, line: int, indent: int = 2) -> None:
     """A code block with the runbook's own line numbers."""
     from rich.syntax import Syntax
 
-    from opsdoc.cli.safe_text import visible
-
+    if not console.is_terminal:
+        lines = visible(text.rstrip("\n")).split("\n")
+        width = len(str(line + len(lines) - 1))
+        for number, row in enumerate(lines, line):
+            console.print(Text(f"{' ' * indent}{number:>{width}}  {row}".rstrip()))
+        return
     console.print(
         Syntax(
             visible(text.rstrip("\n")),

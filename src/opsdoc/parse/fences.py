@@ -139,24 +139,71 @@ def only_comments(lang: str, code: str) -> bool:
 
 
 def console_commands(code: str) -> str:
-    """The commands of a console transcript: prompt lines and their continuations.
+    """The commands of a console transcript (see :func:`split_transcript`)."""
+    return split_transcript(code, transcript=True)[0]
 
-    A block with no prompt at all is taken to be commands only.
+
+# Words that start a command even without a prompt, in a shell block that
+# mixes `$ ` lines with plain ones (Runme's `$ stty -opost` then `export X=1`).
+_SHELL_WORDS_TEXT = (
+    "export unset set cd pushd popd source . echo printf read local declare readonly "
+    "alias trap exit return if then else elif fi for while until do done case esac "
+    "function sleep test [ [[ eval exec shift wait true false"
+)
+_SHELL_WORDS = frozenset(_SHELL_WORDS_TEXT.split())
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+_HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][\w.-]*)\1")
+
+
+def split_transcript(code: str, *, transcript: bool) -> tuple[str, list[str]]:
+    """A block that shows prompts: the script to run, and the output it shows.
+
+    ``$ cmd`` lines are commands; a line after one ending in ``\\`` continues
+    it; a heredoc body, up to its delimiter, belongs to the command that opens
+    it. Any other line is the output the runbook shows, unless the block is a
+    shell block (``transcript`` false) and the line is plainly a command of its
+    own (an assignment, ``export``, ``echo``, a comment): those run too. A block
+    with no prompt at all is commands only. Nothing is dropped: every line is
+    in one of the two.
     """
     lines = code.splitlines()
     prompts = [_prompt(line) for line in lines]
     if all(command is None for command in prompts):
-        return code
-    out: list[str] = []
+        return code, []
+    script: list[str] = []
+    output: list[str] = []
     continuing = False
+    heredoc: str | None = None
     for line, command in zip(lines, prompts, strict=True):
-        if command is not None:
-            out.append(command)
-            continuing = command.rstrip().endswith("\\")
-        elif continuing:
-            out.append(line)
-            continuing = line.rstrip().endswith("\\")
-    return "\n".join(out) + ("\n" if out else "")
+        if heredoc is not None:
+            script.append(line)
+            if line.strip() == heredoc or line.split(maxsplit=1)[:1] == [heredoc]:
+                heredoc = None
+            continue
+        if continuing:
+            script.append(line)
+        elif command is not None:
+            script.append(command)
+            line = command
+        elif not transcript and _plain_command(line):
+            script.append(line)
+        else:
+            output.append(line)
+            continue
+        continuing = line.rstrip().endswith("\\")
+        opened = _HEREDOC.search(line)
+        if opened:
+            heredoc = opened.group(2)
+    text = "\n".join(script) + ("\n" if script else "")
+    return text, output
+
+
+def _plain_command(line: str) -> bool:
+    stripped = line.strip()
+    if not stripped or line[:1].isspace():
+        return False
+    first = stripped.split(maxsplit=1)[0]
+    return first in _SHELL_WORDS or stripped.startswith("#") or bool(_ASSIGNMENT.match(first))
 
 
 # A shell prompt: an optional `(venv)`, an optional `user@host:~/dir`, then

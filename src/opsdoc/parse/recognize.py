@@ -297,12 +297,12 @@ class UnitBuilder:
 
     def add_step(self, block: Block, lang: str, attrs: dict, ctx: Ctx) -> None:
         code = block.code
-        script = code
+        script, output = code, []
+        transcript = (block.lang or "").lower() in fences.PROMPT_LANGS
         if lang == "bash" and (
-            (block.lang or "").lower() in fences.PROMPT_LANGS
-            or ("$ " in code and re.search(r"^\s*\$ ", code, re.MULTILINE))
+            transcript or ("$ " in code and re.search(r"^\s*\$ ", code, re.MULTILINE))
         ):
-            script = fences.console_commands(code)
+            script, output = fences.split_transcript(code, transcript=transcript)
         phase = _phase(ctx, attrs)
         title = attrs.get("name") or self.pending_title or ctx.title or _first_comment(lang, code)
         prose = "\n".join(p for p in [ctx.title or "", *self.prose[-2:]] if p)
@@ -320,6 +320,7 @@ class UnitBuilder:
             timeout=_seconds(attrs.get("timeout")),
             attrs=attrs,
             prose=prose,
+            output=output,
         )
         if "expect" in attrs:
             value = attrs["expect"]

@@ -112,6 +112,15 @@ def parse_runbook(source: Source, hook: StepHook | None = None) -> Runbook:
     return runbook
 
 
+def body_blocks(text: str) -> list[Block]:
+    """The blocks the parser reads from a runbook's text, front matter blanked.
+
+    Renderers that show a section whole walk these: their lines are the lines
+    the model's sections, steps and snippets record.
+    """
+    return parse_blocks(_front_matter(text)[0])
+
+
 def _merge(preamble: list[Block], node: Node) -> Node:
     if preamble:
         node.blocks = preamble + node.blocks
