@@ -19,7 +19,7 @@ from opsdoc.model import Param, QuickAction, Section, Snippet, Step
 from opsdoc.parse import fences, words
 from opsdoc.parse.blocks import Block, Inline
 from opsdoc.parse.params import step_params
-from opsdoc.parse.tree import Node, split_mode
+from opsdoc.parse.tree import Node, part_anchors, split_mode, stands_alone
 
 StepHook = Callable[[Step], None]
 
@@ -98,7 +98,7 @@ class UnitBuilder:
         self.pending_title = None
         self.visit_blocks(node.blocks, ctx)
         for child in node.children:
-            if child.from_label:
+            if child.from_label or stands_alone(child):
                 continue  # built as a child section by the caller
             self.visit_part(child, ctx)
 
@@ -516,10 +516,11 @@ def build_section(node: Node, doc: Document, parent: Section | None = None) -> S
     own_role = words.role_of(node.title)
     builder.visit_blocks(node.blocks, Ctx(role=own_role if own_role != words.NOTE else None))
     if mode == "parts":
-        section.anchors = node.anchors()
+        section.anchors = part_anchors(node)
         for child in node.real_children():
-            builder.visit_part(child, Ctx())
-        for child in _label_children(node):
+            if not stands_alone(child):
+                builder.visit_part(child, Ctx())
+        for child in _units_inside(node):
             section.children.append(build_section(child, doc, section))
     else:
         section.anchors = [node.anchor]
@@ -531,14 +532,15 @@ def build_section(node: Node, doc: Document, parent: Section | None = None) -> S
     return section
 
 
-def _label_children(node: Node) -> list[Node]:
-    """Bold-label sections anywhere among a unit's parts, in document order."""
+def _units_inside(node: Node) -> list[Node]:
+    """Units anywhere among a unit's parts (bold-label sections, sub-headings
+    that stand alone), in document order."""
     out: list[Node] = []
     for child in node.children:
-        if child.from_label:
+        if child.from_label or stands_alone(child):
             out.append(child)
         else:
-            out.extend(_label_children(child))
+            out.extend(_units_inside(child))
     return out
 
 

@@ -17,7 +17,14 @@ from opsdoc.model import Diagnostic, Link, Runbook, Section
 from opsdoc.parse import words
 from opsdoc.parse.blocks import Block, Inline, count_code_blocks, parse_blocks
 from opsdoc.parse.recognize import Document, SeverityRow, StepHook, build_section
-from opsdoc.parse.tree import Node, build_tree, has_code, mostly_parts, title_mode
+from opsdoc.parse.tree import (
+    Node,
+    build_tree,
+    has_code,
+    mostly_parts,
+    substantive,
+    title_mode,
+)
 from opsdoc.parse.words import Slugger
 
 __all__ = ["parse_runbook", "parse_text"]
@@ -68,6 +75,7 @@ def parse_runbook(source: Source, hook: StepHook | None = None) -> Runbook:
     if not text.strip():
         runbook.diagnostics.append(Diagnostic("warning", "empty file, no sections"))
 
+    _fill_template_titles(blocks, str(front.get("title") or "") or _stem(source.path))
     slugger = Slugger()
     preamble, roots = build_tree(blocks, slugger)
     doc = Document(hook=hook)
@@ -86,7 +94,7 @@ def parse_runbook(source: Source, hook: StepHook | None = None) -> Runbook:
             sections.append(build_section(_merge(preamble, title_node), doc))
         else:
             own = preamble + title_node.blocks
-            if has_code(own) or any(b.type == "table" for b in own):
+            if has_code(own) or any(b.type == "table" for b in own) or _own_text(own):
                 sections.append(
                     _preamble_section(
                         own, title_node.title, title_node.anchor, title_node.line, doc
@@ -102,7 +110,7 @@ def parse_runbook(source: Source, hook: StepHook | None = None) -> Runbook:
         node.end = max(r.end for r in roots)
         sections.append(build_section(node, doc))
     else:
-        if has_code(preamble) or any(b.type == "table" for b in preamble):
+        if has_code(preamble) or any(b.type == "table" for b in preamble) or _own_text(preamble):
             anchor = slugger.slug(runbook.title) if not roots else "preamble"
             sections.append(_preamble_section(preamble, runbook.title, anchor, 1, doc))
         for root in roots:
@@ -110,6 +118,28 @@ def parse_runbook(source: Source, hook: StepHook | None = None) -> Runbook:
     runbook.sections = sections
     _assign_severity(runbook, doc.severity_rows)
     return runbook
+
+
+# A heading a site generator fills in: ERB `<%= current_page.data.title %>`,
+# Liquid/Jinja/Hugo `{{ page.title }}`, `{% ... %}`.
+_TEMPLATE = re.compile(r"^\s*(<%=?.*%>|\{\{.*\}\}|\{%.*%\})\s*$")
+
+
+def _own_text(blocks: list[Block]) -> bool:
+    """Text before the first sub-heading that is a unit: prose or lists of its own.
+
+    A callout in a quote ("> Battle-ready runbook: copy-paste commands") says
+    what the document is, not what to do, so alone it makes no unit.
+    """
+    return substantive([b for b in blocks if b.type != "quote"])
+
+
+def _fill_template_titles(blocks: list[Block], title: str) -> None:
+    """Headings that are a template expression read as the page's real title."""
+    for block in blocks:
+        inline = block.inline
+        if block.type == "heading" and inline is not None and _TEMPLATE.match(inline.text):
+            inline.text = title
 
 
 def body_blocks(text: str) -> list[Block]:
@@ -147,6 +177,8 @@ def _stem(path: str) -> str:
 
 def _front_matter(text: str) -> tuple[str, dict[str, Any]]:
     """YAML (---) or TOML (+++) front matter, blanked out so line numbers hold."""
+    if text.startswith("{"):
+        return _json_front_matter(text)
     for fence, loader in (("---", _yaml), ("+++", _toml)):
         if not text.startswith(fence + "\n"):
             continue
@@ -160,6 +192,23 @@ def _front_matter(text: str) -> tuple[str, dict[str, Any]]:
                 blanked = "\n" * end + "\n" + "\n".join(lines[end + 1 :])
                 return blanked, data
         return text, {}
+    return text, {}
+
+
+def _json_front_matter(text: str) -> tuple[str, dict[str, Any]]:
+    """Hugo's JSON front matter: an object from the first line to a line ``}``."""
+    import json
+
+    lines = text.split("\n")
+    for end in range(min(len(lines), 300)):
+        if lines[end].rstrip() == "}":
+            try:
+                data = json.loads("\n".join(lines[: end + 1]))
+            except ValueError:
+                return text, {}
+            if not isinstance(data, dict):
+                return text, {}
+            return "\n" * (end + 1) + "\n".join(lines[end + 1 :]), _plain(data)
     return text, {}
 
 

@@ -9,6 +9,7 @@ titles and from what sits under them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -104,6 +105,53 @@ def _set_ends(node: Node) -> int:
 
 def _part_like(node: Node) -> bool:
     return words.role_of(node.title) is not None or words.step_heading(node.title)
+
+
+# What makes a sub-heading a unit of its own even inside a scenario: a
+# question (an FAQ under "Troubleshooting"), a numbered case ("2.2) If you
+# see ..."), a check's status line ("√ proxies are ready"), or a name that
+# is a problem or an error ("Unknown Content Type", "FailedScheduling").
+_CHECK_MARK = re.compile(r"^\s*[√✓✔✗✘×❌✅]")
+_NUMBERED_CASE = re.compile(
+    r"^\s*\d+(\.\d+)+[.)]?\s+\S|^\s*(\d+[.)]\s*)?(if|when)\s+(you|the|a|an)\b", re.I
+)
+_FAULT = (
+    r"(?:Error|Err(?=[A-Z])|Exception|Fail(?:ed|ure)?|Invalid|Unknown|BackOff|Killed|Timeout|"
+    r"Denied|Refused|Unavailable|NotFound|Missing|Panic)"
+)
+_ERROR_NAME = re.compile(
+    rf"\b[A-Z]*(?:[A-Z][a-z0-9]+)*{_FAULT}(?:[A-Z][a-z0-9]+)*\b(?<=[a-z0-9])|"
+    r"\b0x[0-9a-fA-F]{4,}\b|\b[A-Z]{2,}\d{2,}\b|"
+    r"(?i:\b(unknown|unrecogni[sz]ed|unsupported|forbidden|unauthori[sz]ed|panic|exception)\b)"
+)
+
+
+def stands_alone(node: Node) -> bool:
+    """A sub-heading that names a topic of its own: a unit, not a part of its parent.
+
+    Parts (Symptom, Solution, "Check the logs", "Step 2: ...") stay folded;
+    so do plain noun phrases ("Gate modes"), which describe their parent.
+    """
+    if node.from_label or _part_like(node):
+        return False
+    # A heading longer than this is prose set as a heading: its start decides.
+    title = words.clean_title(node.title[:2000])
+    return bool(
+        title.rstrip().endswith("?")
+        or _CHECK_MARK.match(node.title[:2000])
+        or _NUMBERED_CASE.match(title)
+        or words.is_problem_title(title)
+        or _ERROR_NAME.search(title)
+    )
+
+
+def part_anchors(node: Node) -> list[str]:
+    """The anchors of a unit and the parts folded into it, units below left out."""
+    out = [node.anchor]
+    for child in node.children:
+        if not child.from_label and not stands_alone(child):
+            out.extend(part_anchors(child))
+    return out
 
 
 def has_code(blocks: list[Block]) -> bool:

@@ -36,6 +36,7 @@ _ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         CAUSE,
         re.compile(
             r"^((common|possible|likely|probable|root) )?causes?$|^root cause( analysis)?$|"
+            r"^possible (issues?|problems?)$|"
             r"^why( does)? (this|it) happens?$"
         ),
     ),
