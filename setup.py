@@ -1,7 +1,7 @@
-"""Builds the one C helper (score accumulation, see src/opsdoc/_postings.c).
+"""Builds the one C helper (score accumulation, see src/opsdoc/search/index/_postings.c).
 
 It is optional: without a compiler the install goes on and opsdoc uses the
-pure-Python twin in opsdoc.postings, slower on big indexes, same answers.
+pure-Python twin in opsdoc.search.index.postings, slower on big indexes, same answers.
 """
 
 import sys
@@ -14,8 +14,8 @@ flags = [] if sys.platform == "win32" else ["-O2", "-ffp-contract=off"]
 setup(
     ext_modules=[
         Extension(
-            "opsdoc._postings",
-            ["src/opsdoc/_postings.c"],
+            "opsdoc.search.index._postings",
+            ["src/opsdoc/search/index/_postings.c"],
             extra_compile_args=flags,
             optional=True,
         )

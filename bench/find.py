@@ -24,11 +24,12 @@ from pathlib import Path
 
 import yaml
 
-from opsdoc import postings
-from opsdoc.alerts import from_alert
-from opsdoc.find import search
-from opsdoc.index import Index, parse_for_index
-from opsdoc.query import understand
+from opsdoc.search import to_query as understand
+from opsdoc.search.alerts import from_alert
+from opsdoc.search.index import postings
+from opsdoc.search.index.fields import parse_for_index
+from opsdoc.search.index.store import Index
+from opsdoc.search.rank import search
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -21,12 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import findset  # noqa: E402
-from opsdoc.alerts import from_alert  # noqa: E402
-from opsdoc.find import search  # noqa: E402
-from opsdoc.index import Index, parse_for_index  # noqa: E402
 from opsdoc.model import to_dict  # noqa: E402
-from opsdoc.query import understand  # noqa: E402
 from opsdoc.read import read_runbook  # noqa: E402
+from opsdoc.search import to_query as understand  # noqa: E402
+from opsdoc.search.alerts import from_alert  # noqa: E402
+from opsdoc.search.index.fields import parse_for_index  # noqa: E402
+from opsdoc.search.index.store import Index  # noqa: E402
+from opsdoc.search.rank import search  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from opsdoc.alerts import from_alert
 from opsdoc.errors import OpsdocError
-from opsdoc.query import understand
+from opsdoc.search import to_query as understand
+from opsdoc.search.alerts import from_alert
 
 ALERTMANAGER = {
     "version": "4",

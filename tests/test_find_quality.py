@@ -33,7 +33,7 @@ MIN_PER_KIND = 24
 MIN_PUBLIC_FILES = 45
 # Floors at today's figures (issue 12, after units, before the ranking work);
 # the issue's targets are 0.9 tuning / 0.85 validation. The floors only rise.
-P_AT_1_FLOOR = {"tuning": 0.78, "validation": 0.75}
+P_AT_1_FLOOR = {"tuning": 0.82, "validation": 0.76}
 QUERY_SET = findset.load_queries()
 
 

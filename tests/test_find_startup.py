@@ -14,8 +14,9 @@ import subprocess
 import sys
 
 from conftest import ROOT, run_opsdoc
-from opsdoc.index import Index, parse_for_index
 from opsdoc.load import iter_runbook_files, runbook_file_stats
+from opsdoc.search.index.fields import parse_for_index
+from opsdoc.search.index.store import Index
 
 RUNBOOK = "# {title}\n\n## {title} scenario\n\n**Symptoms**: {symptom}\n\n```bash\nuptime\n```\n"
 
@@ -109,7 +110,7 @@ def test_find_imports_only_what_it_needs(tmp_path) -> None:
         "opsdoc.execute",
         "opsdoc.drill",
         "opsdoc.lint",
-        "opsdoc.alerts",
+        "opsdoc.search.alerts",
         "opsdoc.cli.run_cmd",
         "psycopg",
         "pglast",

@@ -10,7 +10,8 @@ import sys
 import time
 
 from conftest import CORPUS, ROOT, SEEDS, run_opsdoc
-from opsdoc.index import Index, parse_for_index
+from opsdoc.search.index.fields import parse_for_index
+from opsdoc.search.index.store import Index
 
 
 def copy_runbooks(tmp_path):

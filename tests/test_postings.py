@@ -12,10 +12,11 @@ from array import array
 
 import pytest
 
-from opsdoc import phrases, postings
-from opsdoc.find import search
-from opsdoc.index import WEIGHTS, Index, parse_for_index
-from opsdoc.query import understand
+from opsdoc.search import to_query as understand
+from opsdoc.search.index import phrases, postings
+from opsdoc.search.index.fields import WEIGHTS, parse_for_index
+from opsdoc.search.index.store import Index
+from opsdoc.search.rank import search
 from test_index import copy_runbooks
 
 DUPLICATE_KEY = (

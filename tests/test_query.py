@@ -6,7 +6,9 @@ import random
 
 import pytest
 
-from opsdoc.query import Query, normalize_line, understand
+from opsdoc.search import Query
+from opsdoc.search import to_query as understand  # the one entry for pasted text
+from opsdoc.search.text import normalize_line
 
 # --------------------------------------------------------------------------
 # Noise: stripped at the start of a line, generalized inside it
@@ -493,3 +495,10 @@ def test_garbage_never_raises() -> None:
         assert isinstance(q.words, list) and isinstance(q.signals, list)
     understand("x" * 2_000_000)  # a single enormous line
     understand("{" * 50_000 + '"alerts"')  # looks like JSON, is not
+
+
+def test_a_line_that_starts_with_a_hex_error_code_keeps_it_as_a_signal() -> None:
+    # "name : message" is a logger prefix; "0x80072efd : message" is a Windows error code.
+    q = understand("An unexpected error occurred:\n0x80072efd : unknown error")
+    assert "0x80072efd" in q.signals
+    assert understand("c.e.demo.Application    : started").text == "started"

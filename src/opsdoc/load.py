@@ -66,7 +66,26 @@ def parse_size(text: str) -> int:
 
 
 def _human(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} KB"
+    """A size to read at a glance: bytes under 1 KB, so 100 is never "0 KB"."""
+    if size < 1024:
+        return f"{size} byte{'' if size == 1 else 's'}"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.{1 if size < 10 * 1024 else 0}f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def _limit(size: int) -> str:
+    """The limit as the message words it: "the 100-byte limit", "the 5.0 MB limit"."""
+    return f"{size}-byte" if size < 1024 else _human(size)
+
+
+def _size_to_pass(size: int) -> str:
+    """A --max-size value, in the unit the user thinks in, that reads a file of ``size``."""
+    if size < 1024:
+        return str(size)
+    if size < 1024 * 1024:
+        return f"{-(-size // 1024)}KB"
+    return f"{-(-size // (1024 * 1024))}MB"
 
 
 def load_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Source:
@@ -81,10 +100,13 @@ def load_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Source
     if os.path.isdir(path):
         raise OpsdocError("is a directory", path=shown, hint="pass it to `opsdoc list`")
     if size > max_bytes:
+        said, limit = _human(size), _limit(max_bytes)
+        if said == limit:  # 1.2 KB over a 1.2 KB limit: say the bytes
+            said, limit = f"{size} bytes", f"{max_bytes}-byte"
         raise OpsdocError(
-            f"{_human(size)} is over the {_human(max_bytes)} limit for a runbook",
+            f"{said} is over the {limit} limit for a runbook",
             path=shown,
-            hint=f"pass --max-size {size // 1024 // 1024 + 1}MB to read it anyway",
+            hint=f"pass --max-size {_size_to_pass(size)} to read it anyway",
         )
     try:
         with open(path, "rb") as handle:
@@ -287,3 +309,69 @@ def _walk(
             yield files
 
     yield from visit(root)
+
+
+def empty_folders(paths: Iterable[str | Path], found: Iterable[str | Path]) -> list[str]:
+    """A :func:`no_runbooks` message for each folder in ``paths`` that none of ``found`` is in.
+
+    ``found`` are the files a walk of ``paths`` gave (read or not): a walk
+    builds them from the folder as it was given, so a prefix says where each
+    came from.
+    """
+    files = [os.fspath(f) for f in found]
+    messages = []
+    for raw in paths:
+        folder = os.fspath(raw)
+        if not os.path.isdir(folder):
+            continue
+        prefix = folder.rstrip(os.sep) + os.sep
+        if not any(f.startswith(prefix) for f in files):
+            messages.append(no_runbooks(folder))
+    return messages
+
+
+def no_runbooks(root: str | Path) -> str:
+    """The message for a folder with no runbook in it, saying what it holds instead.
+
+    Only called once a walk found nothing, so it may look at every file: a
+    user who points opsdoc at the wrong folder, or at a folder of exports,
+    learns what was there ("no runbooks under X: 1 file skipped (binary)")
+    rather than getting silence and exit 0.
+    """
+    reasons: dict[str, int] = {}
+    folders: set[str] = set()
+    for directory, subdirs, names in os.walk(root):
+        for sub in list(subdirs):
+            if sub in SKIP_DIRS or sub.startswith("."):
+                folders.add(sub + "/")
+                subdirs.remove(sub)
+        for name in names:
+            reason = _why_skipped(os.path.join(directory, name))
+            reasons[reason] = reasons.get(reason, 0) + 1
+    if not reasons and not folders:
+        return f"no runbooks under {root}: the folder is empty"
+    parts = []
+    if reasons:
+        total = sum(reasons.values())
+        ranked = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+        detail = ", ".join(f"{n} {why}" if len(reasons) > 1 else why for why, n in ranked)
+        parts.append(f"{total} file{'' if total == 1 else 's'} skipped ({detail})")
+    if folders:
+        parts.append(f"folders not read: {', '.join(sorted(folders))}")
+    if "not Markdown" in reasons:
+        parts.append("runbooks are .md or .markdown files, or .txt files written in Markdown")
+    return f"no runbooks under {root}: " + "; ".join(parts)
+
+
+def _why_skipped(path: str) -> str:
+    """Why the walk passed over one file: binary, not Markdown, or a .txt without Markdown."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(65536)
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}"
+    if b"\x00" in head or _control_ratio(head.decode("latin-1")) > 0.05:
+        return "binary"
+    if path.lower().endswith(MAYBE_MARKDOWN_SUFFIXES):
+        return "text with no Markdown heading or fence"
+    return "not Markdown"

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated
 
 import typer
 
+from opsdoc.cli.help import OpsdocTyper
 from opsdoc.errors import EXIT_INTERRUPTED, OpsdocError
 
-app = typer.Typer(
+app = OpsdocTyper(
     name="opsdoc",
     help="Turn the Markdown runbooks a team already has into incident tooling.",
     no_args_is_help=True,
@@ -25,8 +27,29 @@ app = typer.Typer(
 )
 
 
+def _version(wanted: bool) -> None:
+    """``opsdoc --version``: the installed distribution's version, from its metadata."""
+    if not wanted:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("opsdoc")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        number = "(not installed: no version metadata)"
+    print(f"opsdoc {number}")
+    raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_version, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
     """Turn the Markdown runbooks a team already has into incident tooling."""
     # Present so Typer keeps `opsdoc COMMAND` a group even when only the one
     # command being run has been imported.
@@ -51,6 +74,8 @@ def _register(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     wanted = next((a for a in args if not a.startswith("-")), None)
+    if wanted is None and "--version" in args:
+        return  # nothing to import for the version
     modules = [COMMANDS[wanted]] if wanted in COMMANDS else sorted(set(COMMANDS.values()))
     for module in modules:
         importlib.import_module(f"opsdoc.cli.{module}")

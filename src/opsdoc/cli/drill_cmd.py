@@ -38,13 +38,20 @@ def drill_cmd(
     ],
     target: Annotated[
         str | None,
-        typer.Option("--target", help="A sandbox PostgreSQL (DSN) instead of the embedded one."),
+        typer.Option(
+            "--target",
+            metavar="DSN",
+            help="A sandbox PostgreSQL (DSN) instead of the embedded one.",
+        ),
     ] = None,
     journal: Annotated[
-        Path | None, typer.Option("--journal", help="Keep the drills' runs in this journal.")
+        Path | None,
+        typer.Option("--journal", metavar="FILE", help="Keep the drills' runs in this journal."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
-    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here.")] = None,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", metavar="FILE", help="Write JUnit XML here.")
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show phases and step output.")
     ] = False,

@@ -13,10 +13,9 @@ from rich.text import Text
 from opsdoc.cli import render
 from opsdoc.cli.app import app
 from opsdoc.errors import EXIT_FAILED, OpsdocError
-from opsdoc.find import Hit, search
-from opsdoc.index import Index, default_path, parse_for_index
 from opsdoc.mask import Masker
-from opsdoc.query import Query, understand
+from opsdoc.search import Hit, Index, Query, default_path, search, to_query
+from opsdoc.search.index.fields import parse_for_index
 
 _MASKER = Masker()
 
@@ -31,16 +30,20 @@ def _read_stdin(what: str) -> bytes:
 @app.command("find")
 def find_cmd(
     query: Annotated[
-        str | None, typer.Argument(help="Error line, symptom or '-' for stdin.")
+        str | None, typer.Argument(metavar="QUERY", help="Error line, symptom or '-' for stdin.")
     ] = None,
     roots: Annotated[
-        list[Path], typer.Option("--in", help="Runbooks to search (repeatable).")
+        list[Path], typer.Option("--in", metavar="PATH", help="Runbooks to search (repeatable).")
     ] = [],  # noqa: B006
-    limit: Annotated[int, typer.Option("--limit", help="How many hits.")] = 5,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", help="How many hits.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    alert: Annotated[str | None, typer.Option("--alert", help="Alert payload file, or -.")] = None,
+    alert: Annotated[
+        str | None, typer.Option("--alert", metavar="FILE", help="Alert payload file, or -.")
+    ] = None,
     open_best: Annotated[bool, typer.Option("--open", help="Show the best hit.")] = False,
-    index_path: Annotated[Path | None, typer.Option("--index", help="Index file.")] = None,
+    index_path: Annotated[
+        Path | None, typer.Option("--index", metavar="FILE", help="Index file.")
+    ] = None,
 ) -> None:
     """Find the runbook section that answers an error, a symptom or an alert."""
     folders = roots or [Path.cwd()]
@@ -73,8 +76,6 @@ def find_cmd(
 
 def _understand(query: str | None, alert: str | None) -> Query:
     if alert is not None:
-        from opsdoc.alerts import from_alert  # only alerts need the payload readers
-
         if alert == "-":
             payload = _read_stdin("alert payload")
         else:
@@ -83,14 +84,14 @@ def _understand(query: str | None, alert: str | None) -> Query:
             except OSError as exc:
                 raise OpsdocError(f"cannot read the alert: {exc.strerror}", path=alert) from None
         try:
-            return from_alert(payload)
+            return to_query(payload, alert=True)
         except OpsdocError as exc:
             if alert != "-" and exc.path is None:
                 exc.path = alert  # say which file, when it was one
             raise
     if query in (None, "-"):
         query = _read_stdin("query").decode("utf-8", errors="replace")
-    return understand(query or "")
+    return to_query(query or "")
 
 
 def _refresh(index: Index, folders: list[Path]) -> None:
@@ -102,6 +103,13 @@ def _refresh(index: Index, folders: list[Path]) -> None:
         stats = index.update(folders, parse=parse_for_index, on_file=progress, on_warning=warn)
     if first and stats.files:
         render.errors.print(Text(f"indexed {stats.read} runbooks into {index.path}", style="dim"))
+    if not stats.files:  # say why there is nothing to search, not "nothing matches"
+        from opsdoc.load import no_runbooks
+
+        for folder in folders:
+            if folder.is_dir():
+                print(f"error: {no_runbooks(folder)}", file=sys.stderr)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _row(hit: Hit) -> dict:

@@ -16,11 +16,12 @@ from rich.text import Text
 
 from opsdoc.cli import render
 from opsdoc.cli.app import app
+from opsdoc.cli.help import OpsdocTyper
 from opsdoc.cli.safe_text import visible
 from opsdoc.errors import EXIT_OK, OpsdocError
 from opsdoc.journal import Journal, clip, export_data, timeline
 
-journal_app = typer.Typer(
+journal_app = OpsdocTyper(
     name="journal",
     help="Read the journal of runs: list them, show one, export a postmortem timeline.",
     no_args_is_help=True,
@@ -35,11 +36,12 @@ JournalOpt = Annotated[
     Path | None,
     typer.Option(
         "--journal",
+        metavar="FILE",
         help="The journal file (default: $OPSDOC_JOURNAL, else the user data dir).",
         dir_okay=False,
     ),
 ]
-RunArg = Annotated[str, typer.Argument(help="A run id, or a unique prefix of one.")]
+RunArg = Annotated[str, typer.Argument(metavar="RUN", help="A run id, or a unique prefix of one.")]
 
 SHOW_OUTPUT_LINES = 20  # lines of output per block in `journal show`; export has more
 
@@ -60,7 +62,9 @@ STATUS_STYLE = {
 
 @journal_app.command("list")
 def list_cmd(
-    limit: Annotated[int, typer.Option("--limit", min=1, help="How many runs to list.")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", min=1, help="How many runs to list.")
+    ] = 50,
     as_json: JsonOpt = False,
     journal: JournalOpt = None,
 ) -> None:
@@ -169,12 +173,19 @@ def show_cmd(run: RunArg, as_json: JsonOpt = False, journal: JournalOpt = None) 
 def export_cmd(
     run: RunArg,
     fmt: Annotated[
-        ExportFormat, typer.Option("--format", help="md: a postmortem timeline; json: all events.")
+        ExportFormat,
+        typer.Option(
+            "--format", metavar="FORMAT", help="md: a postmortem timeline; json: all events."
+        ),
     ] = ExportFormat.md,
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Write to this file instead of stdout.", dir_okay=False
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write to this file instead of stdout.",
+            dir_okay=False,
         ),
     ] = None,
     journal: JournalOpt = None,

@@ -1,7 +1,8 @@
 """``opsdoc lint``: static checks of runbooks, as text, JSON or SARIF.
 
-Exit 0 when nothing reaches ``--fail-on``, 1 when something does, 2 when a
-file could not be read or an argument or opsdoc.toml is wrong.
+Exit 0 when nothing reaches ``--fail-on``, 1 when something does or there
+is no runbook to lint, 2 when a file could not be read or an argument or
+opsdoc.toml is wrong.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from opsdoc.config import load_config
 from opsdoc.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, OpsdocError
 from opsdoc.lint import RULES, LintOptions, LintResult, at_least, lint_paths
 from opsdoc.lint.sarif import to_sarif
-from opsdoc.load import parse_size
+from opsdoc.load import empty_folders, parse_size
 
 FORMATS = ("text", "json", "sarif")
 _STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
@@ -28,25 +29,36 @@ _STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 
 @app.command("lint")
 def lint_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="Runbook files or directories.")],
+    paths: Annotated[
+        list[Path], typer.Argument(metavar="PATH", help="Runbook files or directories.")
+    ],
     output: Annotated[
-        str, typer.Option("--format", help="text, json or sarif.", show_default=True)
+        str,
+        typer.Option("--format", metavar="FORMAT", help="text, json or sarif.", show_default=True),
     ] = "text",
     fail_on: Annotated[
         str | None,
-        typer.Option("--fail-on", help="error, warning, note or never (default: error)."),
+        typer.Option(
+            "--fail-on", metavar="LEVEL", help="error, warning, note or never (default: error)."
+        ),
     ] = None,
     disable: Annotated[
-        list[str], typer.Option("--disable", help="Rule id to skip (repeatable, or a,b).")
+        list[str],
+        typer.Option("--disable", metavar="RULE", help="Rule id to skip (repeatable, or a,b)."),
     ] = [],  # noqa: B006
     stale_days: Annotated[
-        int | None, typer.Option("--stale-days", help="Age that makes a date stale (180).")
+        int | None,
+        typer.Option("--stale-days", metavar="DAYS", help="Age that makes a date stale (180)."),
     ] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="opsdoc.toml to use.")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", metavar="FILE", help="opsdoc.toml to use.")
+    ] = None,
     shellcheck: Annotated[
         bool, typer.Option("--shellcheck/--no-shellcheck", help="Run ShellCheck on shell steps.")
     ] = True,
-    max_size: Annotated[str, typer.Option("--max-size", help="Largest file to read.")] = "5MB",
+    max_size: Annotated[
+        str, typer.Option("--max-size", metavar="SIZE", help="Largest file to read.")
+    ] = "5MB",
 ) -> None:
     """Check runbooks: SQL and shell that do not parse, unexplained placeholders,
     unguarded destructive steps, dead anchors, stale dates, secrets, and more."""
@@ -73,15 +85,20 @@ def lint_cmd(
     result = lint_paths(paths, options, warn=_warn)
     for error in result.unreadable:
         print(f"error: {error}", file=sys.stderr)
+    seen = [*result.files, *(e.path for e in result.unreadable if e.path)]
+    for message in empty_folders(paths, seen):
+        print(f"{'warning' if seen else 'error'}: {message}", file=sys.stderr)
     if output == "json":
         print(json.dumps([f.to_dict() for f in result.findings], indent=2, ensure_ascii=False))
     elif output == "sarif":
         levels = {rid: options.severity.get(rid, rule.severity) for rid, rule in RULES.items()}
         print(json.dumps(to_sarif(result.findings, levels), indent=2, ensure_ascii=False))
-    else:
+    elif result.files:
         _print(result, options.fail_on)
     if result.unreadable:
         raise typer.Exit(EXIT_BAD_INPUT)
+    if not seen:  # a CI job that lints a folder of nothing should not pass
+        raise typer.Exit(EXIT_FAILED)
     raise typer.Exit(EXIT_FAILED if result.failed(options.fail_on) else EXIT_OK)
 
 

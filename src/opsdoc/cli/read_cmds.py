@@ -12,15 +12,17 @@ import typer
 
 from opsdoc.cli import render
 from opsdoc.cli.app import app
-from opsdoc.errors import EXIT_BAD_INPUT, EXIT_OK, OpsdocError
-from opsdoc.load import DEFAULT_MAX_BYTES, iter_runbook_paths, parse_size
+from opsdoc.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, OpsdocError
+from opsdoc.load import DEFAULT_MAX_BYTES, empty_folders, iter_runbook_paths, parse_size
 from opsdoc.model import PHASES, Runbook, Section, to_dict
 from opsdoc.read import read_document, read_runbook
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 MaxSizeOpt = Annotated[
     str,
-    typer.Option("--max-size", help="Largest file to read, e.g. 5MB.", show_default=True),
+    typer.Option(
+        "--max-size", metavar="SIZE", help="Largest file to read, e.g. 5MB.", show_default=True
+    ),
 ]
 
 
@@ -42,15 +44,17 @@ def _report(runbook: Runbook) -> None:
 
 @app.command("list")
 def list_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="Runbook files or directories.")],
+    paths: Annotated[
+        list[Path], typer.Argument(metavar="PATH", help="Runbook files or directories.")
+    ],
     as_json: JsonOpt = False,
     max_size: MaxSizeOpt = "5MB",
 ) -> None:
-    """One line per section: file, id, kind, title and steps by phase."""
+    """One line per section: file, id, kind, steps by phase (diagnose/act/verify), title."""
     rows: list[dict[str, Any]] = []
     failed = False
-    files = list(iter_runbook_paths(paths, on_warning=_warn))
     limit = _max_bytes(max_size)
+    files = runbook_files(paths)
     with render.progress("reading runbooks") as step:
         for number, path in enumerate(files, 1):
             step(number, len(files))
@@ -67,6 +71,20 @@ def list_cmd(
     else:
         render.section_table(rows)
     raise typer.Exit(EXIT_BAD_INPUT if failed else EXIT_OK)
+
+
+def runbook_files(paths: list[Path]) -> list[Path]:
+    """The runbook files under ``paths``; a folder with none is said so on stderr.
+
+    With no runbook anywhere the command ends here with exit 1: silence and
+    exit 0 would let a user think the runbooks held no sections.
+    """
+    files = list(iter_runbook_paths(paths, on_warning=_warn))
+    for message in empty_folders(paths, files):
+        print(f"{'warning' if files else 'error'}: {message}", file=sys.stderr)
+    if not files:
+        raise typer.Exit(EXIT_FAILED)
+    return files
 
 
 def _rows(runbook: Runbook) -> list[dict[str, Any]]:
@@ -106,7 +124,12 @@ def split_target(target: str) -> tuple[str, str | None]:
 
 @app.command("show")
 def show_cmd(
-    target: Annotated[str, typer.Argument(help="A runbook file, optionally FILE#section-id.")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE[#SECTION]", help="A runbook file, optionally FILE#section-id."
+        ),
+    ],
     as_json: JsonOpt = False,
     steps_only: Annotated[
         bool,

@@ -74,31 +74,74 @@ def progress(what: str, *, wanted: bool = True) -> Iterator[Callable[[int, int],
             state["bar"].stop()
 
 
-def section_table(rows: list[dict[str, Any]]) -> None:
-    """Sections grouped under their file, indented by depth."""
-    from rich.table import Table
+LIST_HEADER = ("ID", "KIND", "D/A/V", "TITLE")
+LIST_TITLE_MIN = 24  # narrower than this, a title wrapped in its column is hard to read
 
+
+def section_table(rows: list[dict[str, Any]]) -> None:
+    """Sections grouped under their file, each file with its own column header.
+
+    Ids are printed whole, never cut: they are what a reader copies into
+    ``show FILE#id``. Piped, each section is one line, the title last and
+    never wrapped; on a terminal only the title column wraps.
+    """
     files: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         files.setdefault(row["file"], []).append(row)
     for number, (path, file_rows) in enumerate(files.items()):
         if number:
             console.print()
-        console.print(Text(path, style="bold"))
-        table = Table(
-            box=None, pad_edge=False, show_edge=False, show_header=number == 0, header_style="dim"
-        )
-        table.add_column("ID", no_wrap=True, max_width=48, overflow="ellipsis")
-        table.add_column("KIND", no_wrap=True)
-        table.add_column("TITLE", overflow="fold", ratio=1)
-        table.add_column("D/A/V", no_wrap=True, justify="right")
-        for row in file_rows:
-            steps = row["steps"]
-            counts = f"{steps['diagnose']}/{steps['act']}/{steps['verify']}"
-            kind = row["kind"] + (f" {row['severity']}" if row["severity"] else "")
-            title = "  " * row["depth"] + row["title"]
-            table.add_row("  #" + row["id"], kind, title, counts)
-        console.print(table)
+        console.print(Text(path, style="bold"), soft_wrap=True)
+        cells = [_list_cells(row) for row in file_rows]
+        if console.is_terminal and _title_room(cells) >= LIST_TITLE_MIN:
+            _list_table(cells)
+        else:  # piped, or a terminal too narrow to wrap titles well: whole lines
+            _list_lines(cells)
+
+
+def _title_room(cells: list[tuple[str, str, str, str]]) -> int:
+    """Columns left for titles once the indent, ids, kinds and counts are laid out."""
+    fixed = sum(max(len(c[i]) for c in [LIST_HEADER, *cells]) + 2 for i in range(3))
+    return console.width - 2 - fixed
+
+
+def _list_cells(row: dict[str, Any]) -> tuple[str, str, str, str]:
+    steps = row["steps"]
+    counts = f"{steps['diagnose']}/{steps['act']}/{steps['verify']}"
+    kind = row["kind"] + (f" {row['severity']}" if row["severity"] else "")
+    return "#" + row["id"], kind, counts, "  " * row["depth"] + row["title"]
+
+
+def _list_lines(cells: list[tuple[str, str, str, str]]) -> None:
+    """Aligned columns, one line per section, nothing padded after the title."""
+    widths = [max(len(c[i]) for c in [LIST_HEADER, *cells]) for i in range(3)]
+
+    def line(values: tuple[str, ...], style: str = "") -> Text:
+        text = Text("  ")
+        for value, width in zip(values[:3], widths, strict=True):
+            text.append(value.ljust(width) + "  ", style=style)
+        text.append(values[3], style=style)
+        return text
+
+    console.print(line(LIST_HEADER, "dim"), soft_wrap=True)
+    for row in cells:
+        console.print(line(row), soft_wrap=True)
+
+
+def _list_table(cells: list[tuple[str, str, str, str]]) -> None:
+    from rich.padding import Padding
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="dim")
+    longest = max(len(c[0]) for c in cells)
+    # fold, not ellipsis: a terminal too narrow for an id breaks it, never cuts it
+    table.add_column(LIST_HEADER[0], no_wrap=True, min_width=longest, overflow="fold")
+    table.add_column(LIST_HEADER[1], no_wrap=True)
+    table.add_column(LIST_HEADER[2], no_wrap=True, justify="right")
+    table.add_column(LIST_HEADER[3], overflow="fold", ratio=1)
+    for row in cells:
+        table.add_row(*row)
+    console.print(Padding(table, (0, 0, 0, 2)))
 
 
 def runbook(book: Runbook, sections: list[Section]) -> None:

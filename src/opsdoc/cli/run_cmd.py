@@ -46,34 +46,60 @@ from opsdoc.read import read_runbook
 
 @app.command("run")
 def run_cmd(
-    target: Annotated[str | None, typer.Argument(help="FILE#SECTION to run.")] = None,
+    target: Annotated[
+        str | None, typer.Argument(metavar="FILE#SECTION", help="The section to run.")
+    ] = None,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Run without asking: read steps.")
     ] = False,
     allow: Annotated[
         list[str],
-        typer.Option("--allow", help="Also run write or destructive steps without asking."),
+        typer.Option(
+            "--allow", metavar="LEVEL", help="Also run write or destructive steps without asking."
+        ),
     ] = [],  # noqa: B006
-    param: Annotated[list[str], typer.Option("--param", "-p", help="NAME=VALUE.")] = [],  # noqa: B006
+    param: Annotated[
+        list[str], typer.Option("--param", "-p", metavar="NAME=VALUE", help="NAME=VALUE.")
+    ] = [],  # noqa: B006
     param_file: Annotated[
-        str | None, typer.Option("--param-file", help="NAME=VALUE lines from FILE, or - (stdin).")
+        str | None,
+        typer.Option(
+            "--param-file", metavar="FILE", help="NAME=VALUE lines from FILE, or - (stdin)."
+        ),
     ] = None,
-    option: Annotated[list[str], typer.Option("--option", help="Choose an alternative.")] = [],  # noqa: B006
-    only: Annotated[str | None, typer.Option("--only", help="diagnose, act or verify.")] = None,
-    step: Annotated[list[int], typer.Option("--step", help="Run step N (repeatable).")] = [],  # noqa: B006
-    start: Annotated[int | None, typer.Option("--from", help="Start at step N.")] = None,
-    db: Annotated[str | None, typer.Option("--target", help="Target name or DSN.")] = None,
-    journal: Annotated[Path | None, typer.Option("--journal", help="Journal file.")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="opsdoc.toml to use.")] = None,
+    option: Annotated[
+        list[str], typer.Option("--option", metavar="LABEL", help="Choose an alternative.")
+    ] = [],  # noqa: B006
+    only: Annotated[
+        str | None, typer.Option("--only", metavar="PHASE", help="diagnose, act or verify.")
+    ] = None,
+    step: Annotated[
+        list[int], typer.Option("--step", metavar="N", help="Run step N (repeatable).")
+    ] = [],  # noqa: B006
+    start: Annotated[
+        int | None, typer.Option("--from", metavar="N", help="Start at step N.")
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option("--target", metavar="NAME|DSN", help="Target name or DSN.")
+    ] = None,
+    journal: Annotated[
+        Path | None, typer.Option("--journal", metavar="FILE", help="Journal file.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", metavar="FILE", help="opsdoc.toml to use.")
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan, run nothing.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Events as JSON lines.")] = False,
-    resume: Annotated[str | None, typer.Option("--resume", help="Continue run RUN.")] = None,
+    resume: Annotated[
+        str | None, typer.Option("--resume", metavar="RUN", help="Continue run RUN.")
+    ] = None,
     commit_wait: Annotated[
         float,
         typer.Option(
             "--commit-wait",
+            metavar="SECONDS",
             min=1,
             help="Seconds a commit prompt may wait before PostgreSQL rolls back by itself.",
         ),

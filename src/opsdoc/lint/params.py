@@ -16,7 +16,7 @@ from collections.abc import Collection
 
 from opsdoc.lint.doc import Doc, comment_lines
 from opsdoc.model import Step
-from opsdoc.parse.words import light_stem
+from opsdoc.parse.words import stem
 
 # Words that say nothing of what goes in a placeholder: <vm-name> is explained by
 # prose about "the VM"; <lot-id> needs the prose to say what a lot is.
@@ -85,13 +85,13 @@ def _example(name: str, code: str) -> bool:
 
 
 def _stems(text: str) -> set[str]:
-    return {light_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())}
+    return {stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())}
 
 
 def _name_words(name: str) -> list[str]:
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
     words = re.findall(r"[a-z0-9]+", spaced.lower())
-    return [light_stem(w) for w in words if len(w) >= 2 and w not in _GENERIC]
+    return [stem(w) for w in words if len(w) >= 2 and w not in _GENERIC]
 
 
 def _words_given(name: str, stems: set[str]) -> bool:

@@ -312,7 +312,7 @@ def _stems(text: str) -> set[str]:
     for word in re.findall(r"[a-z0-9]+", words.words_key(text)):
         if word in {"the", "a", "an", "is", "are", "on", "in", "of", "to", "for", "and", "or"}:
             continue
-        out.add(words.light_stem(word))
+        out.add(words.stem(word))
     return out
 
 

@@ -154,6 +154,9 @@ def part_anchors(node: Node) -> list[str]:
     return out
 
 
+_WORDS = re.compile(r"[^\W\d_]{2,}")
+
+
 def has_code(blocks: list[Block]) -> bool:
     return any(b.type in ("fence", "code") or has_code(b.children) for b in blocks)
 
@@ -209,4 +212,19 @@ def split_mode(node: Node) -> Mode:
     )
     if not units_below:
         return "parts"
-    return "sections" if has_code(node.blocks) else "container"
+    return "sections" if has_code(node.blocks) or has_prose(node.blocks) else "container"
+
+
+def has_prose(blocks: list[Block]) -> bool:
+    """Whether a heading says something of its own: a paragraph, list, table or
+    quote with words in it (a lone link line or a comment only groups)."""
+    for block in blocks:
+        if block.type in ("hr", "meta", "html", "heading"):
+            continue
+        if block.type == "paragraph" and block.inline is not None:
+            if len(_WORDS.findall(block.inline.text)) >= 4:
+                return True
+            continue
+        if block.type in ("list", "table", "quote"):
+            return True
+    return False

@@ -12,6 +12,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+import Stemmer
+
 # Roles a heading or label gives to what follows it.
 SYMPTOM, CAUSE, DIAGNOSE, ACT, VERIFY, EXPECT, NOTE = (
     "symptom",
@@ -281,11 +283,12 @@ class Slugger:
         return slug
 
 
-def light_stem(word: str) -> str:
-    """A plural or -ing/-ed ending dropped: enough to match "queries" with "query"
-    and "crashing" with "crash" when comparing titles, rows and thesaurus words."""
-    word = word.lower()
-    for suffix in ("ies", "es", "s", "ing", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+@lru_cache(maxsize=1 << 16)
+def stem(word: str) -> str:
+    """A word's Snowball (Porter 2) English stem: "queries" and "query" meet, so do
+    "crashing" and "crash". Titles, rows and thesaurus words are compared by it;
+    words repeat, so each is stemmed once per process."""
+    return _STEMMER.stemWord(word.lower())
+
+
+_STEMMER = Stemmer.Stemmer("english")

@@ -218,7 +218,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_postings", "Score accumulation for opsdoc.postings.", -1, methods,
+    PyModuleDef_HEAD_INIT, "_postings", "Score accumulation for opsdoc.search.index.postings.", -1, methods,
     NULL, NULL, NULL, NULL,
 };
 

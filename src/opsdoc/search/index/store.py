@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -23,20 +22,16 @@ from pathlib import Path
 
 import platformdirs
 
-from opsdoc import phrases, postings
 from opsdoc.errors import OpsdocError
-from opsdoc.load import DEFAULT_MAX_BYTES, decode, runbook_file_stats
+from opsdoc.load import DEFAULT_MAX_BYTES, runbook_file_stats
 from opsdoc.model import Runbook, Section
+from opsdoc.search.index import phrases, postings
+from opsdoc.search.index.fields import COLUMNS, TOKENIZER, WEIGHTS, fields, trails
 
-SCHEMA_VERSION = "1"
-TOKENIZER = "porter unicode61 remove_diacritics 2"
+# Bumped whenever the columns or what the parser makes of a file change: an
+# index of another version is dropped and rebuilt, not misread.
+SCHEMA_VERSION = "3"
 BIG_UPDATE = 200  # files re-read in one update beyond which the log is checkpointed
-# FTS columns in order; find.py weighs them with bm25 in this order.
-COLUMNS = ("title", "symptoms", "signals", "labels", "body", "code")
-# How much a word counts in each column, for bm25 and the postings alike.
-# Signals count mostly as exact phrases (find.py); as loose words they weigh
-# less, or a section quoting a long error sample wins every query sharing a word.
-WEIGHTS = (10.0, 6.0, 3.0, 2.0, 1.0, 0.5)
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -99,6 +94,7 @@ class Index:
             ) from None
         self._use_wal()
         self.db.execute("PRAGMA synchronous=NORMAL")
+        self._drop_other_schema()
         self.db.executescript(_SCHEMA)
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         # Document frequencies come from FTS5's own vocabulary; a scratch table
@@ -119,6 +115,17 @@ class Index:
         self._average: float | bool | None = False  # False: not looked up yet
         self._added: list[int] = []
         self._removed: list[int] = []
+
+    def _drop_other_schema(self) -> None:
+        """An index written by another version is dropped: it is a cache of the files."""
+        try:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        except sqlite3.OperationalError:  # a new file: no meta table yet
+            return
+        if row is not None and row[0] == SCHEMA_VERSION:
+            return
+        for table in ("fts", "sections", "files", "meta", *postings.TABLES, phrases.TABLE):
+            self.db.execute(f"DROP TABLE IF EXISTS {table}")
 
     def _use_wal(self) -> None:
         """Switch a new index to WAL; two processes creating it at once may both try.
@@ -316,8 +323,9 @@ class Index:
             stats.failed += 1
             return
         self._record(path, digest, info, book.title, None)
-        for position, section in enumerate(s for s in book.walk() if s.kind != "container"):
-            self._add_section(path, book, section, position)
+        units = [(s, trail) for s, trail in trails(book) if s.kind != "container"]
+        for position, (section, trail) in enumerate(units):
+            self._add_section(path, book, section, position, trail)
         stats.read += 1
 
     def _record(
@@ -336,7 +344,9 @@ class Index:
         self.db.execute("DELETE FROM sections WHERE path = ?", (path,))
         self.db.execute("DELETE FROM files WHERE path = ?", (path,))
 
-    def _add_section(self, path: str, book: Runbook, section: Section, position: int) -> None:
+    def _add_section(
+        self, path: str, book: Runbook, section: Section, position: int, trail: list[str]
+    ) -> None:
         cursor = self.db.execute(
             "INSERT INTO sections (path, id, title, kind, line, anchors, position) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -351,8 +361,8 @@ class Index:
             ),
         )
         self.db.execute(
-            f"INSERT INTO fts (rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (cursor.lastrowid, *fields(book, section)),
+            f"INSERT INTO fts (rowid, {', '.join(COLUMNS)}) VALUES (?{', ?' * len(COLUMNS)})",
+            (cursor.lastrowid, *fields(book, section, trail)),
         )
         self._added.append(cursor.lastrowid)  # type: ignore[arg-type]
 
@@ -439,44 +449,3 @@ def _name_keys(name: str) -> set[str]:
 
 def _under(path: str, roots: Iterable[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
-
-
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-
-
-def split_words(text: str) -> str:
-    """CamelCase and snake_case spelled out, so "KubeProxyDown" is found by "proxy down"."""
-    return " ".join(
-        _CAMEL.sub(" ", w).replace("_", " ") for w in re.findall(r"[A-Za-z0-9_]+", text)
-    )
-
-
-def fields(book: Runbook, section: Section) -> tuple[str, ...]:
-    """The FTS columns of a section, in COLUMNS order."""
-    title = f"{section.title} {split_words(section.title)}"
-    if section.level <= 1 or len(book.sections) == 1:
-        title += f" {book.title} {split_words(book.title)}"
-    title += f" {section.id.replace('-', ' ')}"
-    signals = section.signals + [a.name for a in section.quick_actions]
-    labels: list[str] = []
-    for step in section.steps:
-        labels += [step.title or "", step.group or "", step.option or ""]
-        labels += [s.label or "" for s in step.statements]
-    code = [step.code for step in section.steps] + [
-        s.code for s in section.snippets if s.role != "symptom"
-    ]
-    return (
-        title,
-        "\n".join(section.symptoms),
-        "\n".join(signals + [split_words(s) for s in signals]),
-        "\n".join(x for x in labels if x),
-        section.text,
-        "\n".join(code),
-    )
-
-
-def parse_for_index(path: str, data: bytes) -> Runbook:
-    """Read a file for the index: parsed, not classified (safety is not searched)."""
-    from opsdoc.parse import parse_runbook
-
-    return parse_runbook(decode(data, path))

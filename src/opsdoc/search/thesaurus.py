@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from opsdoc.parse.words import light_stem
+from opsdoc.parse.words import stem
 
 GROUPS: tuple[tuple[str, ...], ...] = (
     # state of work
@@ -285,7 +285,7 @@ def _by_word() -> dict[str, tuple[int, ...]]:
     index: dict[str, list[int]] = {}
     for number, group in enumerate(GROUPS):
         for member in group:
-            key = " ".join(light_stem(w) for w in _WORD.findall(member.lower()))
+            key = " ".join(stem(w) for w in _WORD.findall(member.lower()))
             index.setdefault(key, []).append(number)
     return {k: tuple(v) for k, v in index.items()}
 
@@ -297,9 +297,9 @@ def related(words: list[str], text: str = "") -> list[list[str]]:
     "credentials", "secrets" and "passwords" has not matched three things.
     """
     table = _by_word()
-    stems = [light_stem(w) for w in (w.lower() for w in words) if w]
+    stems = [stem(w) for w in (w.lower() for w in words) if w]
     keys = set(stems)
-    flat = " ".join(light_stem(w) for w in _WORD.findall(text.lower()))
+    flat = " ".join(stem(w) for w in _WORD.findall(text.lower()))
     groups: dict[int, None] = {}
     for key, numbers in table.items():
         if key in keys or (" " in key and f" {key} " in f" {flat} "):
@@ -310,7 +310,7 @@ def related(words: list[str], text: str = "") -> list[list[str]]:
         members = [
             m
             for m in GROUPS[number]
-            if " ".join(light_stem(w) for w in _WORD.findall(m.lower())) not in keys
+            if " ".join(stem(w) for w in _WORD.findall(m.lower())) not in keys
         ]
         if members:
             out.append(members)

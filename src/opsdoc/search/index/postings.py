@@ -32,7 +32,7 @@ from itertools import groupby
 from operator import itemgetter
 
 try:  # the C twin of _top_python, built at install when a compiler is there
-    from opsdoc._postings import top as _top_compiled
+    from opsdoc.search.index._postings import top as _top_compiled
 except ImportError:  # pragma: no cover - depends on the machine that installed us
     _top_compiled = None
 

@@ -11,72 +11,23 @@ names a file (and anchor) the index knows wins outright.
 from __future__ import annotations
 
 import math
-import os
 import re
 from array import array
 from collections import defaultdict
-from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
 
-from opsdoc import phrases, postings
-from opsdoc.index import COLUMNS, WEIGHTS, Index, split_words
-from opsdoc.parse.words import light_stem
-from opsdoc.phrases import STRONG, PhraseRows
-from opsdoc.query import Query
-from opsdoc.thesaurus import related
+from opsdoc.search.index import phrases, postings
+from opsdoc.search.index.fields import COLUMNS, WEIGHTS
+from opsdoc.search.index.phrases import STRONG, PhraseRows
+from opsdoc.search.index.store import Index
+from opsdoc.search.links import by_runbook_url, shown_path
+from opsdoc.search.thesaurus import related
+from opsdoc.search.types import Hit, Query
 
 # bm25 of thesaurus words counts this much of the user's own words: more for a
 # prose description, less for a pasted error that carries its own exact signals.
 WEIGHT_RELATED = 0.35
 WEIGHT_RELATED_WITH_SIGNALS = 0.08
 IDF_SCALE = 4.0  # ln(N/df) around 4 (a signal in ~2% of sections) keeps SIGNAL_BOOST as is
-COVER_SHARE = 0.25  # a fully covered title gains this share of the query's best score
-COVER_CANDIDATES = 60
-# Title words that name no particular problem, left out of title coverage.
-_TITLE_NOISE = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "to",
-        "for",
-        "and",
-        "or",
-        "with",
-        "when",
-        "is",
-        "are",
-        "be",
-        "not",
-        "no",
-        "my",
-        "your",
-        "how",
-        "do",
-        "i",
-        "what",
-        "why",
-        "can",
-        "cannot",
-        "issue",
-        "issues",
-        "error",
-        "errors",
-        "problem",
-        "problems",
-        "troubleshooting",
-        "fix",
-        "fixing",
-        "scenario",
-        "step",
-        "help",
-    ]
-)
 SIGNAL_TITLE_BOOST = 30.0  # per signal in a section's title: sections named after their error
 SIGNAL_BOOST = 12.0  # per signal found verbatim in title, symptoms or signals
 SIGNAL_BODY_BOOST = 3.0  # per signal found verbatim only in body or code
@@ -89,22 +40,6 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 # Addresses say where, not what went wrong: they are not signals.
 _URLISH = re.compile(r"://|^(?:GET|POST|PUT|PATCH|DELETE|HEAD)\s+\"?https?", re.IGNORECASE)
 _MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
-
-
-# Titles share their words (a vocabulary is small): stemming each once per
-# process saves most of a millisecond a query on a big index.
-_stem = lru_cache(maxsize=1 << 16)(light_stem)
-
-
-@dataclass
-class Hit:
-    file: str
-    id: str
-    title: str
-    kind: str
-    score: float
-    why: list[str] = field(default_factory=list)
-    line: int = 0
 
 
 def _phrase(text: str) -> str | None:
@@ -128,7 +63,7 @@ def _terms(query: Query) -> list[str]:
 def search(index: Index, query: Query, *, limit: int = 5) -> list[Hit]:
     """The best sections for a query, best first; [] when nothing matches."""
     hits: list[Hit] = []
-    pinned = _by_runbook_url(index, query.runbook_url) if query.runbook_url else None
+    pinned = by_runbook_url(index, query.runbook_url) if query.runbook_url else None
     terms = _terms(query)
     total = index.section_count() or 1
     scores: dict[int, float] = {}
@@ -147,7 +82,6 @@ def search(index: Index, query: Query, *, limit: int = 5) -> list[Hit]:
             if extra:
                 groups.append((extra, weight_related))
         scores = _weigh(index, groups)
-        _cover_titles(index, query, ideas, scores)
         for signal in query.signals:
             phrase = _phrase(signal)
             if not phrase or _URLISH.search(signal):
@@ -229,43 +163,6 @@ def _rarest_run(index: Index, phrase: str) -> str:
     counts = [frequency.get(w, 0) for w in words]
     start = min(range(len(words) - size + 1), key=lambda i: sorted(counts[i : i + size]))
     return '"' + " ".join(words[start : start + size]) + '"'
-
-
-def _cover_titles(
-    index: Index, query: Query, ideas: list[list[str]], scores: dict[int, float]
-) -> None:
-    """Reward candidates whose title the query covers, in its words or related ones.
-
-    A person describes the problem a section's title names; when most of a
-    title's words are covered, that title is likely the answer.
-    """
-    if not scores:
-        return
-    mine = {_stem(w) for w in query.words}
-    near = {_stem(w) for idea in ideas for member in idea for w in _TOKEN.findall(member.lower())}
-    candidates = sorted(scores, key=lambda r: -scores[r])[:COVER_CANDIDATES]
-    scale = scores[candidates[0]] * COVER_SHARE  # relative to this query's best score
-    marks = ",".join("?" * len(candidates))
-    for rowid, title in index.db.execute(
-        f"SELECT rowid, title FROM sections WHERE rowid IN ({marks})", candidates
-    ):
-        words = _title_words(title)
-        if len(words) < 2:
-            continue
-        direct = len(words & mine)
-        covered = direct + 0.7 * len((words - mine) & near)
-        if direct:
-            scores[rowid] += scale * (covered / len(words)) ** 2
-
-
-@lru_cache(maxsize=1 << 14)
-def _title_words(title: str) -> frozenset[str]:
-    """A title's stems that name the problem; titles repeat across a big index."""
-    return frozenset(
-        _stem(w)
-        for w in _TOKEN.findall(split_words(title).lower())
-        if w not in _TITLE_NOISE and not w.isdigit() and len(w) > 1
-    )
 
 
 def _weigh(index: Index, groups: list[tuple[list[str], float]]) -> dict[int, float]:
@@ -367,68 +264,3 @@ def _matched_words(index: Index, rowids: list[int], expression: str) -> dict[int
             if words:
                 why.setdefault(rowid, []).append(f"{name}: {', '.join(words[:8])}")
     return why
-
-
-def shown_path(path: str) -> str:
-    """A path as the user would write it: relative to here when it is below here."""
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if relative.startswith(os.pardir + os.sep + os.pardir) else relative
-
-
-def _by_runbook_url(index: Index, url: str) -> int | None:
-    """The section an alert's runbook_url names, when the index has that file."""
-    parts = urlsplit(url)
-    raw_path = unquote(parts.path or url)
-    components = [c for c in PurePosixPath(raw_path).parts if c not in ("/", "")]
-    if not components:
-        return None
-    best: tuple[int, str] | None = None
-    stem = components[-1].rsplit(".", 1)[0]
-    # Every way a file can stand for the URL (see _shared_tail) is a way its
-    # name answers to this stem (Index.files_named).
-    for path in index.files_named(stem):
-        name = Path(path).name
-        depth = _shared_tail(name, path, components)
-        if depth and (best is None or depth > best[0]):
-            best = (depth, path)
-    if best is None:
-        return None
-    sections = index.sections_of(best[1])
-    if not sections:
-        return None
-    anchor = parts.fragment
-    if anchor:
-        for section in sections:
-            if section["id"] == anchor or anchor in section["anchors"]:
-                return section["rowid"]
-    return sections[0]["rowid"]
-
-
-def _shared_tail(name: str, path: str, components: list[str]) -> int:
-    """How many trailing URL path components a file stands for (0 = not this file).
-
-    Files copied out of a repository often flatten their path into the name
-    (``owner__repo__docs__x.md``), so both forms count.
-    """
-    last = components[-1]
-    stem = last.rsplit(".", 1)[0]
-    if not (
-        name == last
-        or name.endswith("__" + last)
-        or Path(name).stem == stem
-        or name.endswith("__" + stem + ".md")
-    ):
-        return 0
-    depth = 1
-    flat = name.split("__")
-    folders = Path(path).parts
-    for i in range(2, len(components) + 1):
-        want = components[-i]
-        if (len(flat) >= i and flat[-i] == want) or (len(folders) >= i and folders[-i] == want):
-            depth = i
-        else:
-            break
-    return depth

@@ -2,7 +2,7 @@
 
 :func:`from_alert` picks the alert's names, name-like labels, summaries and
 runbook link out of the payload and reads its prose with the same machinery
-as :func:`opsdoc.query.understand`.
+as :func:`opsdoc.search.text.understand`.
 """
 
 from __future__ import annotations
@@ -13,29 +13,19 @@ import re
 from typing import Any
 
 from opsdoc.errors import OpsdocError
-from opsdoc.query import (
-    _HYPHEN_TOKEN_RE,
-    _NOISE_FIND_RE,
-    _WORD_RE,
-    HEALTHY_STATES,
-    STOP_WORDS,
-    Query,
-    Source,
-    _analyze_text,
-    _camel_parts,
-    _dedupe,
-    _flatten,
-    _is_camel_signal,
-    _pod_sub,
-    _set,
-)
+from opsdoc.search.text.clean import flatten, pod_sub
+from opsdoc.search.text.patterns import HYPHEN_TOKEN_RE, NOISE_FIND_RE, WORD_RE
+from opsdoc.search.text.signals import camel_parts, is_camel_signal
+from opsdoc.search.text.understand import analyze_text, dedupe
+from opsdoc.search.text.words import HEALTHY_STATES, STOP_WORDS, word_set
+from opsdoc.search.types import Query, Source
 
 __all__ = ["from_alert"]
 
 RUNBOOK_KEYS = ("runbook_url", "runbook", "runbookurl", "runbook_link", "playbook", "playbook_url")
 ALERTNAME_KEYS = ("alertname", "alert_name", "alert")
 # Alert labels whose values are names worth matching verbatim.
-NAME_LABELS = _set(
+NAME_LABELS = word_set(
     """
     namespace job service pod container deployment statefulset daemonset job_name cronjob app
     app_kubernetes_io_name component reason queue database datname persistentvolumeclaim
@@ -43,7 +33,7 @@ NAME_LABELS = _set(
     """
 )
 # PagerDuty custom_details keys whose values are ids or links, not symptoms.
-NOISE_DETAIL_KEYS = _set(
+NOISE_DETAIL_KEYS = word_set(
     """
     id uuid dedup_key incident_key fingerprint timestamp time created_at updated_at startsat
     endsat starts_at ends_at generatorurl generator_url url href link links num_firing
@@ -140,8 +130,8 @@ def _label_signal(key: str, value: str) -> str | None:
     if not value or len(value) > 100 or not re.fullmatch(r"[A-Za-z][\w.\-/:]*", value):
         return None
     if key == "pod" or "-" in value:
-        value = _HYPHEN_TOKEN_RE.sub(_pod_sub, value)
-    if _NOISE_FIND_RE.search(value) or value.lower() in HEALTHY_STATES:
+        value = HYPHEN_TOKEN_RE.sub(pod_sub, value)
+    if NOISE_FIND_RE.search(value) or value.lower() in HEALTHY_STATES:
         return None
     return value
 
@@ -161,18 +151,18 @@ def _alert_query(
     runbook_url: str | None,
     source: Source,
 ) -> Query:
-    result = _analyze_text("\n".join(_dedupe(t.strip() for t in texts if t and t.strip())))
+    result = analyze_text("\n".join(dedupe(t.strip() for t in texts if t and t.strip())))
     name_words = [
         part.lower()
         for name in names
-        for part in (_camel_parts(name) if _is_camel_signal(name) else _WORD_RE.findall(name))
+        for part in (camel_parts(name) if is_camel_signal(name) else WORD_RE.findall(name))
     ]
     name_words = [w for w in name_words if len(w) > 1 and w not in STOP_WORDS]
-    lines = _dedupe([*names, *result.lines])
+    lines = dedupe([*names, *result.lines])
     return Query(
         text="\n".join(lines),
-        words=_dedupe([*name_words, *result.words]),
-        signals=_dedupe([*names, *label_signals, *result.signals], fold=True),
+        words=dedupe([*name_words, *result.words]),
+        signals=dedupe([*names, *label_signals, *result.signals], fold=True),
         runbook_url=runbook_url or None,
         alert_name=names[0] if names else None,
         source=source,
@@ -194,7 +184,7 @@ def _from_alertmanager(obj: Any) -> Query:
     firing = firing[:50]
 
     names = [_str(_dict(a.get("labels")).get("alertname")) for a in firing]
-    names = _dedupe(n for n in names if n)
+    names = dedupe(n for n in names if n)
     if not names:
         fallback = _str(common_labels.get("alertname")) or _str(group_labels.get("alertname"))
         names = [fallback] if fallback else []
@@ -255,7 +245,7 @@ def _from_pagerduty(obj: dict[str, Any]) -> Query:
     texts: list[str] = [summary, source_name, *extra]
     runbook_url: str | None = None
 
-    pairs = list(_flatten(details, "details"))
+    pairs = list(flatten(details, "details"))
     for _, value in list(pairs):
         if isinstance(value, str) and _AM_LINE_RE.search(value):
             pairs += [(m.group(1), m.group(2)) for m in _AM_LINE_RE.finditer(value)]
@@ -292,4 +282,4 @@ def _from_pagerduty(obj: dict[str, Any]) -> Query:
         m = re.match(r"\[(?:FIRING|RESOLVED)(?::\d+)?\]\s+([A-Za-z][\w.:-]*)", summary)
         if m:
             names.append(m.group(1))
-    return _alert_query(_dedupe(names), label_signals, texts, runbook_url, "pagerduty")
+    return _alert_query(dedupe(names), label_signals, texts, runbook_url, "pagerduty")
