@@ -47,6 +47,7 @@ VARIANTS: dict[str, dict[str, object]] = {
         "SIGNAL_TITLE_BOOST": 0.0,
         "SIGNAL_BODY_BOOST": 0.0,
     },
+    "signals at full weight in prose": {"PROSE_SIGNALS": 1.0},
     "without the breadcrumb field": {"WEIGHTS": _field_off("context")},
     "without field weights (all 1)": {"WEIGHTS": tuple(1.0 for _ in COLUMNS)},
     "plain BM25F (none of the above)": {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -131,3 +132,20 @@ def test_find_never_echoes_a_pasted_token(tmp_path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert token not in result.stdout + result.stderr
+
+
+def test_a_hit_says_which_of_the_query_words_it_holds_by_field(tmp_path) -> None:
+    runbooks = tmp_path / "runbooks"
+    runbooks.mkdir()
+    (runbooks / "queue.md").write_text(
+        "# Queue\n\n## Workers crashing under load\n\n"
+        "The queue backs up when workers crash.\n\n```bash\nkubectl get pods -n queue\n```\n"
+    )
+    index = ["--in", str(runbooks), "--index", str(tmp_path / "idx.sqlite3")]
+    result = run_opsdoc("find", *index, "--json", "worker crashes, queue backing up")
+    assert result.returncode == 0, result.stderr
+    why = json.loads(result.stdout)[0]["why"]
+    assert any(w.startswith("title: workers, crashing") for w in why), why
+    assert any(w.startswith("body: ") and "crash" in w and "queue" in w for w in why), why
+    assert any(w.startswith("code: queue") for w in why), why
+    assert any(w.startswith("context: queue") for w in why), why

@@ -386,27 +386,6 @@ class Index:
             self._names = names
         return self._names.get(stem, [])
 
-    def highlight(
-        self, rowids: Sequence[int], expression: str, marks: tuple[str, str]
-    ) -> dict[int, tuple[str, ...]]:
-        """Each section's fields, in COLUMNS order, with the expression's matches marked.
-
-        The sections are copied to a scratch table with the same tokenizer and
-        highlighted there: on the main table FTS5 would walk every query
-        word's whole posting list to reach these few rows.
-        """
-        if not rowids:
-            return {}
-        marks_sql = ", ".join(f"highlight(scratch, {i}, ?, ?)" for i in range(len(COLUMNS)))
-        with self._scratch(rowids):
-            return {
-                row[0]: tuple(row[1:])
-                for row in self.db.execute(
-                    f"SELECT rowid, {marks_sql} FROM temp.scratch WHERE scratch MATCH ?",
-                    [*marks * len(COLUMNS), expression],
-                )
-            }
-
     @contextmanager
     def _scratch(self, rowids: Sequence[int]) -> Iterator[None]:
         """These sections copied to the scratch FTS table (same tokenizer), for the block."""
