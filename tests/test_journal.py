@@ -315,6 +315,19 @@ def test_list_json_newest_first_and_limit(tmp_path: Path) -> None:
     assert text.returncode == 0 and ids[0] in text.stdout and "running" in text.stdout
 
 
+def test_list_piped_is_one_line_per_run_however_long_the_runbook_path(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    long = "runbooks/" + "very-long-team-folder-name/" * 6 + "orders-db.md"
+    with Journal(path) as journal:
+        ids = [start(journal, runbook=long).id for _ in range(2)]
+    env = {"COLUMNS": "80"}  # narrower than a row: a table would wrap the RUNBOOK column
+    lines = run_opsdoc("journal", "list", "--journal", str(path), env=env).stdout.splitlines()
+    assert lines[0].split()[:3] == ["RUN", "STARTED", "(UTC)"]
+    assert len(lines) == 3
+    for line, run_id in zip(lines[1:], ids[::-1], strict=True):
+        assert line.startswith(run_id) and line.endswith(f"{long}#duplicate-key-on-sd-backlog-map")
+
+
 def test_a_unique_prefix_of_the_run_id_works(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite3"
     with Journal(path) as journal:

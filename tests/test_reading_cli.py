@@ -264,3 +264,22 @@ def test_demo_keep_leaves_a_server_to_run_against_and_stop(tmp_path: Path) -> No
     finally:
         run_opsdoc("demo", "--stop", env=env)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_a_section_id_without_its_file_says_the_file_goes_first() -> None:
+    for target in ("#scenario-label-worker-stalled", "scenario-label-worker-stalled"):
+        for command in ("show", "run"):
+            result = run_opsdoc(command, target, cwd=ROOT)
+            assert result.returncode == 2, result.stderr
+            assert "FILE#SECTION" in result.stderr and "Traceback" not in result.stderr
+    missing = run_opsdoc("show", "examples/nope.md", cwd=ROOT)
+    assert missing.returncode == 2 and "examples/nope.md: no such file" in missing.stderr
+
+
+def test_find_without_in_says_which_folder_it_searches(tmp_path: Path) -> None:
+    (tmp_path / "disk.md").write_text("# Disk\n\n## Disk full\n\nNo space left on device.\n")
+    index = str(tmp_path / "idx.sqlite3")
+    result = run_opsdoc("find", "--index", index, "no space left", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"searching runbooks under {tmp_path}" in result.stderr
+    assert "disk-full" in result.stdout

@@ -129,3 +129,30 @@ def test_every_step_is_shown_once_with_its_number(path: Path) -> None:
         return counts
 
     assert sorted(int(n) for n in heads) == sorted(walk(data["sections"]))
+
+
+def test_a_prompt_block_numbers_its_commands_with_their_file_lines(tmp_path: Path) -> None:
+    book = tmp_path / "transcript.md"
+    book.write_text(
+        "# Disk\n\n## Disk full\n\nCheck it:\n\n"  # lines 1-6
+        "```console\n"  # 7
+        "$ df -h /data\n"  # 8
+        "Filesystem  Size  Used\n"  # 9: output
+        "/dev/sdb1   100G  100G\n"  # 10: output
+        "$ du -sh /data/* \\\n"  # 11
+        "    | sort -h\n"  # 12: continuation
+        "4.0K /data/tmp\n"  # 13: output
+        "```\n"
+    )
+    out = show(str(book))
+    numbered = {
+        m.group(2).strip(): int(m.group(1)) for m in re.finditer(r"^\s+(\d+)  (.*)$", out, re.M)
+    }
+    assert numbered["df -h /data"] == 8
+    assert numbered["du -sh /data/* \\"] == 11
+    assert numbered["| sort -h"] == 12
+    steps = json.loads(show("--json", str(book)))["sections"][0]
+    step = (steps["steps"] or steps["children"][0]["steps"])[0]
+    assert step["code_lines"] == [8, 11, 12]
+    assert [s["line"] for s in step["statements"]] == [8, 11, 12]  # df, du, sort: file lines
+    assert step["output"] == ["Filesystem  Size  Used", "/dev/sdb1   100G  100G", "4.0K /data/tmp"]

@@ -84,6 +84,9 @@ class Step:
     # Lines of a prompt block that are not commands: the output the runbook
     # shows. Kept (never dropped), shown, never asserted: real output varies.
     output: list[str] = field(default_factory=list)
+    # The file line of each line of ``code`` when they are not consecutive from
+    # ``line`` (a prompt block's output lines are left out of the code).
+    code_lines: list[int] = field(default_factory=list)
 
 
 @dataclass

@@ -14,6 +14,7 @@ A team's rule files come in two shapes, one per kind of rule: command rules
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from opsdoc.model import Statement, Step, max_safety
@@ -32,6 +33,8 @@ def classify_step(
         rule_files=rule_files,
         sql_rule_files=sql_rule_files,
     )
+    if step.code_lines:  # a prompt block: its code lines are not consecutive in the file
+        step.statements = [_at_file_line(s, step) for s in step.statements]
     if not step.statements:
         step.safety = "write"
         step.safety_reasons = ["nothing recognizable to classify; counts as write"]
@@ -42,6 +45,13 @@ def classify_step(
         if statement.safety == step.safety and statement.reason not in reasons:
             reasons.append(statement.reason)
     step.safety_reasons = reasons[:5]
+
+
+def _at_file_line(statement: Statement, step: Step) -> Statement:
+    offset = statement.line - step.line
+    if 0 <= offset < len(step.code_lines):
+        return replace(statement, line=step.code_lines[offset])
+    return statement
 
 
 def classify_code(

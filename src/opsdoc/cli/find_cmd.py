@@ -47,6 +47,8 @@ def find_cmd(
 ) -> None:
     """Find the runbook section that answers an error, a symptom or an alert."""
     folders = roots or [Path.cwd()]
+    if not roots:  # say where: a search of a home folder's whole tree surprises
+        print(f"searching runbooks under {Path.cwd()} (--in FOLDER to choose)", file=sys.stderr)
     for folder in folders:
         if not folder.exists():
             raise OpsdocError("no such file or directory", path=str(folder))

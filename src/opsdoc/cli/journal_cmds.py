@@ -51,6 +51,7 @@ class ExportFormat(StrEnum):
     json = "json"
 
 
+RUNS_HEADER = ("RUN", "STARTED (UTC)", "STATUS", "USER", "TARGET", "RUNBOOK")
 STATUS_STYLE = {
     "ok": "green",
     "failed": "bold red",
@@ -78,6 +79,20 @@ def list_cmd(
     if not runs:
         render.errors.print(Text(f"no runs yet in {path}", style="dim"))
         raise typer.Exit(EXIT_OK)
+    rows = [
+        (
+            run.id,
+            run.started_at[:19].replace("T", " "),
+            Text(run.status, style=STATUS_STYLE.get(run.status, "")),
+            run.user,
+            run.target or "—",
+            run.runbook + (f"#{run.section}" if run.section else ""),
+        )
+        for run in runs
+    ]
+    if not render.console.is_terminal:  # piped: one line per run, nothing wrapped
+        render.aligned(RUNS_HEADER, rows)
+        raise typer.Exit(EXIT_OK)
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="dim")
     table.add_column("RUN", no_wrap=True)
     table.add_column("STARTED (UTC)", no_wrap=True)
@@ -85,16 +100,8 @@ def list_cmd(
     table.add_column("USER", no_wrap=True)
     table.add_column("TARGET", no_wrap=True)
     table.add_column("RUNBOOK", overflow="fold", ratio=1)
-    for run in runs:
-        where = run.runbook + (f"#{run.section}" if run.section else "")
-        table.add_row(
-            run.id,
-            run.started_at[:19].replace("T", " "),
-            Text(run.status, style=STATUS_STYLE.get(run.status, "")),
-            run.user,
-            run.target or "—",
-            where,
-        )
+    for row in rows:
+        table.add_row(*row)
     render.console.print(table)
     raise typer.Exit(EXIT_OK)
 

@@ -115,11 +115,26 @@ def _rows(runbook: Runbook) -> list[dict[str, Any]]:
 
 
 def split_target(target: str) -> tuple[str, str | None]:
-    """``file.md#section-id`` into the file and the anchor (a file may contain #)."""
+    """``file.md#section-id`` into the file and the anchor (a file may contain #).
+
+    A section id alone (pasted from ``list``, with or without its ``#``) is
+    the usual slip: the error says the file goes first.
+    """
     if os.path.exists(target) or "#" not in target:
-        return target, None
-    path, _, anchor = target.rpartition("#")
-    return path, anchor or None
+        path, anchor = target, None
+    else:
+        path, _, rest = target.rpartition("#")
+        anchor = rest or None
+    if not os.path.exists(path):
+        alone = not path or ("/" not in path and "." not in path)
+        raise OpsdocError(
+            "no file given before the section id" if not path else "no such file",
+            path=path or None,
+            hint=f"pass FILE#SECTION, e.g. runbooks/db.md#{anchor or path}"
+            if alone
+            else "check the path",
+        )
+    return path, anchor
 
 
 @app.command("show")

@@ -7,7 +7,7 @@ with phase, safety and option, the way an on-call reader scans them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -114,17 +114,30 @@ def _list_cells(row: dict[str, Any]) -> tuple[str, str, str, str]:
 
 def _list_lines(cells: list[tuple[str, str, str, str]]) -> None:
     """Aligned columns, one line per section, nothing padded after the title."""
-    widths = [max(len(c[i]) for c in [LIST_HEADER, *cells]) for i in range(3)]
+    aligned(LIST_HEADER, cells, indent="  ")
 
-    def line(values: tuple[str, ...], style: str = "") -> Text:
-        text = Text("  ")
-        for value, width in zip(values[:3], widths, strict=True):
-            text.append(value.ljust(width) + "  ", style=style)
-        text.append(values[3], style=style)
+
+def aligned(
+    header: tuple[str, ...], rows: Sequence[Sequence[str | Text]], *, indent: str = ""
+) -> None:
+    """Columns aligned by padding, one line per row, never wrapped: for pipes,
+    where a wrapped cell would split one row over lines that grep then misses.
+    The last column is not padded."""
+    count = len(header)
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(count - 1)]
+
+    def line(values: Sequence[str | Text], style: str = "") -> Text:
+        text = Text(indent)
+        for value, width in zip(values[:-1], widths, strict=True):
+            cell = value if isinstance(value, Text) else Text(value, style=style)
+            text.append_text(cell)
+            text.append(" " * (width - len(cell.plain)) + "  ")
+        last = values[-1]
+        text.append_text(last if isinstance(last, Text) else Text(last, style=style))
         return text
 
-    console.print(line(LIST_HEADER, "dim"), soft_wrap=True)
-    for row in cells:
+    console.print(line(header, "dim"), soft_wrap=True)
+    for row in rows:
         console.print(line(row), soft_wrap=True)
 
 
@@ -238,7 +251,7 @@ def step_entry(number: int, step: Step, pad: str, *, group: bool = True) -> None
     if step.params:
         names = ", ".join(f"{p.name}{'*' if p.secret else ''}" for p in step.params)
         console.print(Text(f"{pad}   params: {names}", style="dim"))
-    code(step.code, step.lang, step.line, indent=len(pad) + 3)
+    code(step.code, step.lang, step.line, indent=len(pad) + 3, numbers=step.code_lines)
     for expect in step.expect:
         console.print(Text(f"{pad}   expect: {escape(expect)}", style="green"))
     if step.output:  # the output the runbook shows after its prompts: not asserted
@@ -255,14 +268,20 @@ def snippet_code(snippet: Snippet, pad: str) -> None:
     code(snippet.code, snippet.lang or "", snippet.line, indent=len(pad) + 3)
 
 
-def code(text: str, lang: str, line: int, indent: int = 2) -> None:
-    """A code block with the runbook's own line numbers."""
+def code(text: str, lang: str, line: int, indent: int = 2, numbers: Sequence[int] = ()) -> None:
+    """A code block with the runbook's own line numbers.
+
+    ``numbers`` gives each line's file line when they are not consecutive (a
+    prompt block whose output lines are not code): those are printed plain,
+    as a highlighter numbers lines one after another.
+    """
     from rich.syntax import Syntax
 
-    if not console.is_terminal:
-        lines = visible(text.rstrip("\n")).split("\n")
-        width = len(str(line + len(lines) - 1))
-        for number, row in enumerate(lines, line):
+    lines = visible(text.rstrip("\n")).split("\n")
+    if not console.is_terminal or len(numbers) == len(lines):
+        at = list(numbers) if len(numbers) == len(lines) else range(line, line + len(lines))
+        width = len(str(max(at, default=line)))
+        for number, row in zip(at, lines, strict=True):
             console.print(Text(f"{' ' * indent}{number:>{width}}  {row}".rstrip()))
         return
     console.print(

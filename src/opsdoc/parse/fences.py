@@ -155,7 +155,7 @@ _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 _HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][\w.-]*)\1")
 
 
-def split_transcript(code: str, *, transcript: bool) -> tuple[str, list[str]]:
+def split_transcript(code: str, *, transcript: bool) -> tuple[str, list[str], list[int]]:
     """A block that shows prompts: the script to run, and the output it shows.
 
     ``$ cmd`` lines are commands; a line after one ending in ``\\`` continues
@@ -164,19 +164,22 @@ def split_transcript(code: str, *, transcript: bool) -> tuple[str, list[str]]:
     shell block (``transcript`` false) and the line is plainly a command of its
     own (an assignment, ``export``, ``echo``, a comment): those run too. A block
     with no prompt at all is commands only. Nothing is dropped: every line is
-    in one of the two.
+    in one of the two. The third item is the block line (0-based) of each
+    line of the script, for line numbers that match the file.
     """
     lines = code.splitlines()
     prompts = [_prompt(line) for line in lines]
     if all(command is None for command in prompts):
-        return code, []
+        return code, [], list(range(len(lines)))
     script: list[str] = []
+    at: list[int] = []
     output: list[str] = []
     continuing = False
     heredoc: str | None = None
-    for line, command in zip(lines, prompts, strict=True):
+    for number, (line, command) in enumerate(zip(lines, prompts, strict=True)):
         if heredoc is not None:
             script.append(line)
+            at.append(number)
             if line.strip() == heredoc or line.split(maxsplit=1)[:1] == [heredoc]:
                 heredoc = None
             continue
@@ -190,12 +193,13 @@ def split_transcript(code: str, *, transcript: bool) -> tuple[str, list[str]]:
         else:
             output.append(line)
             continue
+        at.append(number)
         continuing = line.rstrip().endswith("\\")
         opened = _HEREDOC.search(line)
         if opened:
             heredoc = opened.group(2)
     text = "\n".join(script) + ("\n" if script else "")
-    return text, output
+    return text, output, at
 
 
 def _plain_command(line: str) -> bool:

@@ -297,12 +297,12 @@ class UnitBuilder:
 
     def add_step(self, block: Block, lang: str, attrs: dict, ctx: Ctx) -> None:
         code = block.code
-        script, output = code, []
+        script, output, at = code, [], []
         transcript = (block.lang or "").lower() in fences.PROMPT_LANGS
         if lang == "bash" and (
             transcript or ("$ " in code and re.search(r"^\s*\$ ", code, re.MULTILINE))
         ):
-            script, output = fences.split_transcript(code, transcript=transcript)
+            script, output, at = fences.split_transcript(code, transcript=transcript)
         phase = _phase(ctx, attrs)
         title = attrs.get("name") or self.pending_title or ctx.title or _first_comment(lang, code)
         prose = "\n".join(p for p in [ctx.title or "", *self.prose[-2:]] if p)
@@ -321,6 +321,7 @@ class UnitBuilder:
             attrs=attrs,
             prose=prose,
             output=output,
+            code_lines=[block.line + n for n in at] if at != list(range(len(at))) else [],
         )
         if "expect" in attrs:
             value = attrs["expect"]
