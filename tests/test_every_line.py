@@ -74,29 +74,34 @@ def block_of(book: str) -> dict[str, Any]:
     return walk(data["sections"])[0]["steps"][0]
 
 
-def test_heredoc_bodies_and_plain_commands_stay_with_their_prompts(tmp_path: Path) -> None:
-    book = tmp_path / "h.md"
-    book.write_text(
-        "# T\n\n```sh\n$ cat > f << 'EOF'\nline1\n$ not a prompt inside\nEOF\n"
-        "export BAR=1\necho $BAR\n$ cat f\nline1\n```\n",
-        encoding="utf-8",
-    )
+@pytest.mark.parametrize(
+    ("fence", "block", "code", "output"),
+    [
+        pytest.param(  # heredoc bodies and plain commands stay with their prompts
+            "sh",
+            "$ cat > f << 'EOF'\nline1\n$ not a prompt inside\nEOF\nexport BAR=1\necho $BAR\n"
+            "$ cat f\nline1\n",
+            "cat > f << 'EOF'\nline1\n$ not a prompt inside\nEOF\nexport BAR=1\necho $BAR\ncat f\n",
+            ["line1"],
+            id="heredoc-and-plain-commands",
+        ),
+        pytest.param(  # a console transcript keeps output apart and runs only commands
+            "console",
+            "$ kubectl get pods \\\n  -n web\nNAME   READY\nweb-1  1/1\n$ echo done\ndone\n",
+            "kubectl get pods \\\n  -n web\necho done\n",
+            ["NAME   READY", "web-1  1/1", "done"],
+            id="console-transcript",
+        ),
+    ],
+)
+def test_a_prompt_block_keeps_commands_and_output_apart(
+    tmp_path: Path, fence: str, block: str, code: str, output: list[str]
+) -> None:
+    book = tmp_path / "b.md"
+    book.write_text(f"# T\n\n```{fence}\n{block}```\n", encoding="utf-8")
     step = block_of(str(book))
-    assert step["code"] == (
-        "cat > f << 'EOF'\nline1\n$ not a prompt inside\nEOF\nexport BAR=1\necho $BAR\ncat f\n"
-    )
-    assert step["output"] == ["line1"]
-
-
-def test_a_console_transcript_keeps_output_apart_and_runs_only_commands(tmp_path: Path) -> None:
-    book = tmp_path / "c.md"
-    book.write_text(
-        "# T\n\n```console\n$ kubectl get pods \\\n  -n web\nNAME   READY\n"
-        "web-1  1/1\n$ echo done\ndone\n```\n",
-        encoding="utf-8",
-    )
-    step = block_of(str(book))
-    assert step["code"] == "kubectl get pods \\\n  -n web\necho done\n"
-    assert step["output"] == ["NAME   READY", "web-1  1/1", "done"]
+    assert step["code"] == code
+    assert step["output"] == output
     out = run_opsdoc("show", str(book)).stdout
-    assert "output shown in the runbook:" in out and "│ web-1  1/1" in out
+    assert "output shown in the runbook:" in out
+    assert all(f"│ {row}" in out for row in output)

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field, replace
 
 from opsdoc.mask import is_secret_name
 from opsdoc.model import Param, QuickAction, Section, Snippet, Step
-from opsdoc.parse import fences, words
+from opsdoc.parse import cues, fences, words
 from opsdoc.parse.blocks import Block, Inline
 from opsdoc.parse.params import step_params
-from opsdoc.parse.tree import Node, part_anchors, split_mode, stands_alone
+from opsdoc.parse.tree import Node, stands_alone
 
 StepHook = Callable[[Step], None]
 
@@ -106,7 +106,7 @@ class UnitBuilder:
 
     def visit_blocks(self, blocks: list[Block], ctx: Ctx) -> None:
         base = ctx
-        options_here = _labels_are_options(blocks)
+        options_here = cues.labels_are_options(blocks)
         for block in blocks:
             kind = block.type
             if kind == "paragraph" and block.inline is not None:
@@ -125,7 +125,7 @@ class UnitBuilder:
                 self.text.append(block.code.strip())
 
     def paragraph(self, inline: Inline, ctx: Ctx, base: Ctx, options_here: bool) -> Ctx:
-        label = structural_label(inline)
+        label = cues.structural_label(inline)
         if label is not None:
             self.text.append(inline.text)
             self.pending_title = None
@@ -145,13 +145,13 @@ class UnitBuilder:
             if option:
                 return replace(ctx, option=option[0], title=option[1] or None)
             if options_here and not words.numbered(label):
-                return replace(ctx, option=_label_text(label), title=None)
-            return replace(ctx, title=_label_text(label))
+                return replace(ctx, option=cues.label_text(label), title=None)
+            return replace(ctx, title=cues.label_text(label))
         text = inline.text
         self.text.append(text)
         expect = _EXPECT_LEAD.match(text)
         if expect:
-            values = _expectations(expect.group("value"), inline.codes)
+            values = cues.expectations(expect.group("value"), inline.codes)
             if values:
                 self.add_expect(values)
             else:
@@ -185,7 +185,7 @@ class UnitBuilder:
                 self.visit_blocks(rest, replace(ctx, in_item=True))
                 return
             label = first.inline.lead
-            title = _label_text(label) if label else _first_sentence(first.inline.text)
+            title = cues.label_text(label) if label else cues.first_sentence(first.inline.text)
             title = title.rstrip(":").strip()[:120] or None
         item_ctx = replace(ctx, title=title, in_item=True)
         if (
@@ -217,9 +217,9 @@ class UnitBuilder:
                 for i in signal_cols:
                     if i < len(row) and row[i].text.strip():
                         self.add_signal(row[i].text.strip())
-        command = _column(header, r"^(commands?|cmd|run|shell|cli)\b|\bcommands?$")
+        command = cues.column(header, r"^(commands?|cmd|run|shell|cli)\b|\bcommands?$")
         if command is not None:
-            expect = _column(header, r"\b(expect\w*|outcome|result|output)\b")
+            expect = cues.column(header, r"\b(expect\w*|outcome|result|output)\b")
             for row in body:
                 if not row:
                     continue
@@ -229,19 +229,19 @@ class UnitBuilder:
                 self.section.quick_actions.append(
                     QuickAction(row[0].text.strip(), cmd, exp or None)
                 )
-        sev = _column(header, r"^(severity|priority|sev|level|impact)$")
-        issue = _column(header, r"\b(issue|alert|scenario|problem|incident|symptom|name)\b")
+        sev = cues.column(header, r"^(severity|priority|sev|level|impact)$")
+        issue = cues.column(header, r"\b(issue|alert|scenario|problem|incident|symptom|name)\b")
         if sev is not None and issue is not None and sev != issue:
             for row in body:
                 if max(sev, issue) < len(row):
                     level = row[sev].text.strip()
                     if re.fullmatch(r"(p|sev)\s*-?\d|critical|high|medium|low", level, re.I):
                         self.severity_rows.append(SeverityRow(row[issue].text.strip(), level))
-        var = _column(
+        var = cues.column(
             header, r"\b(variable|variables|env|environment variable|parameter|param|placeholder)\b"
         )
         if var is not None:
-            default = _column(header, r"\bdefault\b")
+            default = cues.column(header, r"\bdefault\b")
             for row in body:
                 if var < len(row) and row[var].codes:
                     name = row[var].codes[0].strip().lstrip("$").strip("<>")
@@ -279,7 +279,7 @@ class UnitBuilder:
             snippet_role, reason = "comments", "holds only comments"
         elif lang == "bash" and fences.looks_like_log(code):
             snippet_role, reason = "output", "log output, not commands"
-        elif lang == "python" and not _compiles(code):
+        elif lang == "python" and not cues.compiles(code):
             snippet_role, reason = (
                 "source",
                 "does not compile on its own: a change to make in a source file",
@@ -304,7 +304,9 @@ class UnitBuilder:
         ):
             script, output, at = fences.split_transcript(code, transcript=transcript)
         phase = _phase(ctx, attrs)
-        title = attrs.get("name") or self.pending_title or ctx.title or _first_comment(lang, code)
+        title = (
+            attrs.get("name") or self.pending_title or ctx.title or cues.first_comment(lang, code)
+        )
         prose = "\n".join(p for p in [ctx.title or "", *self.prose[-2:]] if p)
         step = Step(
             phase=phase or "act",
@@ -317,7 +319,7 @@ class UnitBuilder:
             params=step_params(lang, script),
             name=str(attrs["name"]) if "name" in attrs else None,
             target=str(attrs["target"]) if "target" in attrs else None,
-            timeout=_seconds(attrs.get("timeout")),
+            timeout=cues.seconds(attrs.get("timeout")),
             attrs=attrs,
             prose=prose,
             output=output,
@@ -366,84 +368,6 @@ class UnitBuilder:
         self.section.params.append(Param(param.name, param.secret, param.source, param.default))
 
 
-def structural_label(inline: Inline) -> str | None:
-    """The label of a paragraph that opens with bold text and says little else.
-
-    ``**Diagnosis**:``, ``**Option B: Delete Batch** (admin only)`` and
-    ``**Symptoms:** text...`` are labels; ``**Note:** a long sentence`` is not,
-    unless its bold text names a role.
-    """
-    lead = inline.lead
-    if lead is None or not lead.strip():
-        return None
-    rest = inline.rest.strip()
-    rest_core = re.sub(r"\([^)]*\)", "", rest).strip(" :.-–—")
-    if not rest_core or words.option_label(lead):
-        # "**Option C: Fix one shipment** (when ...). `<id>` is ..." still opens option C.
-        return lead.strip()
-    role = words.role_of(lead)
-    if role not in (None, words.NOTE) and (lead.rstrip().endswith(":") or rest.startswith(":")):
-        return lead.strip()
-    return None
-
-
-def _expectations(after: str, codes: list[str]) -> list[str]:
-    """What an "Expected output: ..." sentence promises: its code spans, else its words.
-
-    Only the first sentence counts; what follows is usually advice for when
-    the expectation does not hold.
-    """
-    sentence = re.split(r"(?<=[.!?])\s", after.strip(), maxsplit=1)[0]
-    groups: list[list[str]] = []
-    cursor = 0
-    for code in codes:
-        at = sentence.find(code, cursor)
-        if at < 0:
-            break
-        # "`approved` or `rejected`": either will do, so they make one expectation.
-        if groups and sentence[cursor:at].strip(" ,") == "or":
-            groups[-1].append(code)
-        else:
-            groups.append([code])
-        cursor = at + len(code)
-    if groups:
-        return [
-            g[0] if len(g) == 1 else "/" + "|".join(re.escape(c) for c in g) + "/" for g in groups
-        ]
-    value = sentence.strip().rstrip(".").strip()
-    return [value] if value else []
-
-
-def _first_sentence(text: str) -> str:
-    return re.split(r"(?<=[.!?])\s|\n", text.strip(), maxsplit=1)[0]
-
-
-def _label_text(label: str) -> str:
-    return re.sub(r"\s+", " ", label.strip().rstrip(":").strip())
-
-
-def _labels_are_options(blocks: list[Block]) -> bool:
-    """Two or more plain labels in one run of blocks offer alternatives."""
-    plain = 0
-    for block in blocks:
-        if block.type != "paragraph" or block.inline is None:
-            continue
-        label = structural_label(block.inline)
-        if label is None:
-            continue
-        if words.role_of(label) or words.option_label(label) or words.numbered(label):
-            continue
-        plain += 1
-    return plain >= 2
-
-
-def _column(header: list[str], pattern: str) -> int | None:
-    for i, name in enumerate(header):
-        if re.search(pattern, name):
-            return i
-    return None
-
-
 def _phase(ctx: Ctx, attrs: dict) -> str | None:
     """A step's phase from its fence, its role or its group; None when nothing says."""
     value = attrs.get("phase")
@@ -461,120 +385,3 @@ def _phase(ctx: Ctx, attrs: dict) -> str | None:
     if ctx.title and not ctx.option and words.says_verify(ctx.title):
         return "verify"
     return None
-
-
-def _first_comment(lang: str, code: str) -> str | None:
-    prefix = "--" if lang == "sql" else "#"
-    for line in code.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#!"):
-            continue
-        if stripped.startswith(prefix):
-            return stripped[len(prefix) :].strip() or None
-        return None
-    return None
-
-
-def _compiles(code: str) -> bool:
-    try:
-        compile(code, "<step>", "exec")
-    except (SyntaxError, ValueError):
-        return False
-    return True
-
-
-def _seconds(value: object) -> float | None:
-    if value is None or value is True:
-        return None
-    text = str(value).strip().lower()
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?", text)
-    if not match:
-        return None
-    number = float(match.group(1))
-    return number * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[match.group(2)]
-
-
-# -- sections -----------------------------------------------------------------
-
-
-def build_section(node: Node, doc: Document, parent: Section | None = None) -> Section:
-    """A section from a heading node, with its parts folded in or children built."""
-    mode = split_mode(node)
-    section = Section(
-        id=node.anchor,
-        title=node.title,
-        kind="container" if mode == "container" else "reference",
-        level=node.level,
-        line=node.line,
-        end_line=node.end,
-        from_label=node.from_label,
-    )
-    builder = UnitBuilder(section, doc)
-    if node.from_label:
-        builder.add_symptom(node.title)
-    # A section titled by a role ("## Symptoms" standing alone) reads its own
-    # content in that role.
-    own_role = words.role_of(node.title)
-    builder.visit_blocks(node.blocks, Ctx(role=own_role if own_role != words.NOTE else None))
-    if mode == "parts":
-        section.anchors = part_anchors(node)
-        for child in node.real_children():
-            if not stands_alone(child):
-                builder.visit_part(child, Ctx())
-        for child in _units_inside(node):
-            section.children.append(build_section(child, doc, section))
-    else:
-        section.anchors = [node.anchor]
-        for child in node.children:
-            section.children.append(build_section(child, doc, section))
-    section.text = "\n".join(t for t in builder.text if t)
-    if mode != "container":
-        finish_unit(section, builder, parent)
-    return section
-
-
-def _units_inside(node: Node) -> list[Node]:
-    """Units anywhere among a unit's parts (bold-label sections, sub-headings
-    that stand alone), in document order."""
-    out: list[Node] = []
-    for child in node.children:
-        if child.from_label or stands_alone(child):
-            out.append(child)
-        else:
-            out.extend(_units_inside(child))
-    return out
-
-
-def finish_unit(section: Section, builder: UnitBuilder, parent: Section | None) -> None:
-    """Decide the kind, then the phase of steps the runbook left unstated."""
-    parent_title = words.words_key(parent.title) if parent is not None else ""
-    steps = section.steps
-    all_read = bool(steps) and all(s.safety == "read" for s in steps)
-    stated_work = any(id(s) in builder.explicit and s.phase != "diagnose" for s in steps)
-    title = section.title
-    if section.from_label or words.is_scenario_title(title) or section.symptoms:
-        kind = "scenario"
-    elif section.items and not steps:
-        kind = "checklist"
-    elif (
-        parent_title
-        and words.CHECK_CONTAINER_WORDS.search(parent_title)
-        and (all_read or not steps)
-    ):
-        kind = "check"
-    elif parent_title and words.PROCEDURE_CONTAINER_WORDS.search(parent_title) and steps:
-        kind = "procedure"
-    elif words.is_problem_title(title) and not words.REFERENCE_WORDS.search(words.words_key(title)):
-        kind = "scenario"
-    elif all_read and not stated_work:
-        kind = "check"
-    elif steps:
-        kind = "procedure"
-    elif section.signals or (parent_title and words.SCENARIO_CONTAINER_WORDS.search(parent_title)):
-        kind = "scenario"
-    else:
-        kind = "reference"
-    section.kind = kind  # type: ignore[assignment]
-    for step in steps:
-        if id(step) not in builder.explicit:
-            step.phase = "diagnose" if kind == "check" or step.safety == "read" else "act"

@@ -16,7 +16,8 @@ from opsdoc.load import Source
 from opsdoc.model import Diagnostic, Link, Runbook, Section
 from opsdoc.parse import words
 from opsdoc.parse.blocks import Block, Inline, count_code_blocks, parse_blocks
-from opsdoc.parse.recognize import Document, SeverityRow, StepHook, build_section
+from opsdoc.parse.recognize import Document, SeverityRow, StepHook
+from opsdoc.parse.sections import build_section
 from opsdoc.parse.tree import (
     Node,
     build_tree,
