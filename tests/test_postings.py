@@ -29,8 +29,9 @@ def consistent(index: Index) -> set[int]:
     db = index.db
     sections = {r[0] for r in db.execute("SELECT rowid FROM sections")}
     posted = postings.posted(db)
-    strong = {r[0] for r in db.execute(f"SELECT rowid FROM {phrases.TABLE}")}
-    assert strong == sections, "the phrase table is out of step with the sections"
+    for table in phrases.TABLES:
+        strong = {r[0] for r in db.execute(f"SELECT rowid FROM {table}")}
+        assert strong == sections, f"the phrase table {table} is out of step with the sections"
     assert posted <= sections, "postings of sections that are gone"
     empty = {r[0] for r in db.execute("SELECT rowid FROM fts WHERE length(title) = 0")}
     assert sections - posted <= empty, "sections without postings"

@@ -73,7 +73,7 @@ def search(index: Index, query: Query, *, limit: int = 5) -> list[Hit]:
         found_at = {
             p: _phrase_rows(index, p, titles=_long_enough(s))
             for s in query.signals
-            if (p := _phrase(s)) and not _costly(index, p)
+            if (p := _phrase(s)) and not _URLISH.search(s) and not _costly(index, p)
         }
         weight_related = WEIGHT_RELATED_WITH_SIGNALS if query.signals else WEIGHT_RELATED
         ideas = related(query.words, query.text)
@@ -282,6 +282,11 @@ def _matched_words(index: Index, rowids: list[int], terms: list[str]) -> dict[in
     wanted = {stem(t) for term in terms for t in _TOKEN.findall(term.lower()) if len(t) > 1}
     if not wanted or not rowids:
         return {}
+    # Only words that begin as a wanted stem does are stemmed: a body has
+    # thousands of words and a query a handful.
+    starts = sorted({w[:3] for w in wanted}, key=len, reverse=True)
+    candidate = re.compile(r"\b(?:" + "|".join(map(re.escape, starts)) + r")\w*")
+    stems: dict[str, bool] = {}
     why: dict[int, list[str]] = {}
     marks = ",".join("?" * len(rowids))
     names = ", ".join(COLUMNS)
@@ -289,9 +294,12 @@ def _matched_words(index: Index, rowids: list[int], terms: list[str]) -> dict[in
         f"SELECT rowid, {names} FROM fts WHERE rowid IN ({marks})", rowids
     ):
         for name, text in zip(COLUMNS, texts, strict=True):
-            tokens = _TOKEN.findall((text or "").lower())
-            hits = {t for t in set(tokens) if stem(t) in wanted}
-            words = list(dict.fromkeys(t for t in tokens if t in hits))
+            words = []
+            for token in dict.fromkeys(candidate.findall((text or "").lower())):
+                if token not in stems:
+                    stems[token] = stem(token) in wanted
+                if stems[token]:
+                    words.append(token)
             if words:
                 why.setdefault(rowid, []).append(f"{name}: {', '.join(words[:8])}")
     return why

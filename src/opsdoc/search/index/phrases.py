@@ -7,9 +7,11 @@ tens of thousands of sections, several milliseconds a phrase. Two things
 bound it there:
 
 * The fields where a signal counts fully (title, symptoms, signals) are
-  short; a second FTS5 table holding only them answers a phrase from
-  posting lists a fraction of the size. Which sections hold it is all the
-  ranking needs (see find.py): no bm25 is computed.
+  short; two more FTS5 tables, one of titles and one of symptoms and
+  signals, answer a phrase from posting lists a fraction of the size, and
+  tell a title from the rest without a column filter (which walks the
+  lists a second time). Which sections hold it is all the ranking needs
+  (see rank.py): no bm25 is computed.
 * Everywhere else (labels, body, code) a phrase is looked up without bm25
   and in at most ``CAP`` sections. A phrase that many sections quote in
   their body says little about any one of them: past the cap it still
@@ -32,7 +34,10 @@ from dataclasses import dataclass, field
 STRONG = ("title", "symptoms", "signals")  # the fields where a quoted signal counts fully
 CAP = 400  # sections a phrase is looked up in outside the strong fields
 WINDOW = 4  # words of a long phrase looked for outside the strong fields
-TABLE = "postings_strong"
+TITLES = "phrases_title"
+HEADS = "phrases_heads"  # symptoms and signals
+TABLES = (TITLES, HEADS)
+_COLUMNS = {TITLES: ("title",), HEADS: ("symptoms", "signals")}
 
 
 @dataclass
@@ -46,24 +51,29 @@ class PhraseRows:
 
 
 def create(db: sqlite3.Connection, tokenizer: str) -> None:
-    """The strong-field table, filled from the main FTS table (inside the caller's transaction)."""
-    names = ", ".join(STRONG)
-    db.execute(f"CREATE VIRTUAL TABLE {TABLE} USING fts5({names}, tokenize = '{tokenizer}')")
-    db.execute(f"INSERT INTO {TABLE} (rowid, {names}) SELECT rowid, {names} FROM fts")
+    """The strong-field tables, filled from the main FTS table (inside the caller's transaction)."""
+    for table, columns in _COLUMNS.items():
+        names = ", ".join(columns)
+        db.execute(f"CREATE VIRTUAL TABLE {table} USING fts5({names}, tokenize = '{tokenizer}')")
+        db.execute(f"INSERT INTO {table} (rowid, {names}) SELECT rowid, {names} FROM fts")
 
 
 def drop(db: sqlite3.Connection) -> None:
-    db.execute(f"DROP TABLE IF EXISTS {TABLE}")
+    for table in TABLES:
+        db.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def add_scratch(db: sqlite3.Connection) -> None:
     """The sections the caller copied to ``temp.scratch`` (a small update)."""
-    names = ", ".join(STRONG)
-    db.execute(f"INSERT INTO {TABLE} (rowid, {names}) SELECT rowid, {names} FROM temp.scratch")
+    for table, columns in _COLUMNS.items():
+        names = ", ".join(columns)
+        db.execute(f"INSERT INTO {table} (rowid, {names}) SELECT rowid, {names} FROM temp.scratch")
 
 
 def remove(db: sqlite3.Connection, sections: Iterable[int]) -> None:
-    db.executemany(f"DELETE FROM {TABLE} WHERE rowid = ?", [(r,) for r in sections])
+    rows = [(r,) for r in sections]
+    for table in TABLES:
+        db.executemany(f"DELETE FROM {table} WHERE rowid = ?", rows)
 
 
 def lookup(
@@ -76,10 +86,11 @@ def lookup(
     of ``phrase``'s words (by default the whole of it).
     """
     found = PhraseRows()
-    found.strong = {r[0] for r in db.execute(f"SELECT rowid FROM {TABLE}(?)", (phrase,))}
-    if found.strong and titles:  # a column filter on a table this small costs less than bm25
-        titled = db.execute(f"SELECT rowid FROM {TABLE}(?)", ("{title} : " + phrase,))
-        found.titled = {r[0] for r in titled}
+    in_titles = {r[0] for r in db.execute(f"SELECT rowid FROM {TITLES}(?)", (phrase,))}
+    in_heads = {r[0] for r in db.execute(f"SELECT rowid FROM {HEADS}(?)", (phrase,))}
+    found.strong = in_titles | in_heads
+    if titles:
+        found.titled = in_titles
     anywhere = [
         r[0]
         for r in db.execute(

@@ -30,7 +30,7 @@ from opsdoc.search.index.fields import COLUMNS, TOKENIZER, WEIGHTS, fields, trai
 
 # Bumped whenever the columns or what the parser makes of a file change: an
 # index of another version is dropped and rebuilt, not misread.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 BIG_UPDATE = 200  # files re-read in one update beyond which the log is checkpointed
 
 _SCHEMA = f"""
@@ -124,7 +124,8 @@ class Index:
             return
         if row is not None and row[0] == SCHEMA_VERSION:
             return
-        for table in ("fts", "sections", "files", "meta", *postings.TABLES, phrases.TABLE):
+        old = ("postings_strong",)  # the phrase table of schema 3
+        for table in ("fts", "sections", "files", "meta", *postings.TABLES, *phrases.TABLES, *old):
             self.db.execute(f"DROP TABLE IF EXISTS {table}")
 
     def _use_wal(self) -> None:
@@ -185,7 +186,7 @@ class Index:
             row = self.db.execute(
                 "SELECT value FROM meta WHERE key = 'postings' AND EXISTS "
                 "(SELECT 1 FROM sqlite_master WHERE name = ?)",
-                (phrases.TABLE,),
+                (phrases.TABLES[-1],),
             ).fetchone()  # an index from before that table is rebuilt by its next update
             self._average = float(row[0]) if row else None
         return self._average  # type: ignore[return-value]
