@@ -26,7 +26,7 @@ def test_runme_attributes_in_both_forms_override_heuristics() -> None:
         "peek",
     )
     assert (wipe.name, wipe.safety, wipe.timeout, wipe.option) == ("wipe", "destructive", 30, "B")
-    assert wipe.attrs["interactive"] is False
+    assert wipe.attrs["interactive"] == "false"  # kept as Runme reads it
 
 
 def test_executable_false_keeps_a_block_as_snippet() -> None:

@@ -103,6 +103,7 @@ class Snippet:
     option: str | None = None
     group: str | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None  # the cell name Runme gives it (None: Runme ignores it too)
 
 
 @dataclass
@@ -185,6 +186,20 @@ class Runbook:
         for section in self.sections:
             out.extend(section.walk())
         return out
+
+    def cells(self) -> list[tuple[Section, Step | Snippet]]:
+        """Every named code block (a Runme cell) with its section, in file order."""
+        found = [
+            (section, item)
+            for section in self.walk()
+            for item in [*section.steps, *section.snippets]
+            if item.name is not None
+        ]
+        return sorted(found, key=lambda pair: pair[1].line)
+
+    def cell(self, name: str) -> tuple[Section, Step | Snippet] | None:
+        """The cell of this name, as ``run NAME`` and ``print NAME`` look it up."""
+        return next(((s, item) for s, item in self.cells() if item.name == name), None)
 
     def find(self, anchor: str) -> Section | None:
         """The section with this id, or the one whose heading anchors include it."""

@@ -61,6 +61,7 @@ COMMANDS = {
     "list": "read_cmds",
     "show": "read_cmds",
     "run": "run_cmd",
+    "print": "cells_cmd",
     "demo": "demo_cmd",
     "journal": "journal_cmds",
     "find": "find_cmd",

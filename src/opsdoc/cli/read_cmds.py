@@ -26,7 +26,7 @@ MaxSizeOpt = Annotated[
 ]
 
 
-def _max_bytes(text: str) -> int:
+def max_bytes(text: str) -> int:
     return parse_size(text) if text else DEFAULT_MAX_BYTES
 
 
@@ -34,7 +34,7 @@ def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-def _report(runbook: Runbook) -> None:
+def report(runbook: Runbook) -> None:
     for diag in runbook.diagnostics:
         if diag.level == "info":
             continue
@@ -48,12 +48,18 @@ def list_cmd(
         list[Path], typer.Argument(metavar="PATH", help="Runbook files or directories.")
     ],
     as_json: JsonOpt = False,
+    cells: Annotated[
+        bool,
+        typer.Option("--cells", help="One line per code block (cell) by its Runme name instead."),
+    ] = False,
     max_size: MaxSizeOpt = "5MB",
 ) -> None:
     """One line per section: file, id, kind, steps by phase (diagnose/act/verify), title."""
+    from opsdoc.cli import cells_cmd
+
     rows: list[dict[str, Any]] = []
     failed = False
-    limit = _max_bytes(max_size)
+    limit = max_bytes(max_size)
     files = runbook_files(paths)
     with render.progress("reading runbooks") as step:
         for number, path in enumerate(files, 1):
@@ -64,10 +70,12 @@ def list_cmd(
                 print(f"error: {exc}", file=sys.stderr)
                 failed = True
                 continue
-            _report(book)
-            rows.extend(_rows(book))
+            report(book)
+            rows.extend(cells_cmd.cell_rows(book) if cells else _rows(book))
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif cells:
+        cells_cmd.print_cell_rows(rows)
     else:
         render.section_table(rows)
     raise typer.Exit(EXIT_BAD_INPUT if failed else EXIT_OK)
@@ -154,8 +162,8 @@ def show_cmd(
 ) -> None:
     """A section (or a whole runbook) as the author wrote it, its steps numbered in place."""
     path, anchor = split_target(target)
-    runbook, text = read_document(path, max_bytes=_max_bytes(max_size))
-    _report(runbook)
+    runbook, text = read_document(path, max_bytes=max_bytes(max_size))
+    report(runbook)
     sections = runbook.sections
     if anchor:
         found = runbook.find(anchor)

@@ -13,13 +13,14 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.text import Text
 
 from opsdoc.cli import render
 from opsdoc.cli.app import app
+from opsdoc.cli.cells_cmd import cell_step, named_cell
 from opsdoc.cli.param_file import read_param_file, warn_secret_args
 from opsdoc.cli.read_cmds import split_target
 from opsdoc.cli.run_ui import JsonUI, TerminalUI, resolved_code
@@ -40,7 +41,7 @@ from opsdoc.execute.runner import Policy, Runner, RunSettings
 from opsdoc.identity import current as current_identity
 from opsdoc.journal import Journal
 from opsdoc.mask import Masker
-from opsdoc.model import Section
+from opsdoc.model import Runbook, Section
 from opsdoc.read import read_runbook
 
 
@@ -130,8 +131,9 @@ def run_cmd(
     path, anchor = split_target(target)
     cfg = load_config(config, near=Path(path))
     runbook = read_runbook(path, command_rules=cfg.command_rules, sql_rules=cfg.sql_rules)
-    section = _section(runbook, anchor, path)
-    planned = select_steps(section, only=only, numbers=step, start=start, options=option)
+    section, cell_step = _section(runbook, anchor, path)
+    numbers = step or cell_step
+    planned = select_steps(section, only=only, numbers=numbers, start=start, options=option)
     if not planned:
         raise OpsdocError(
             f"nothing to run in #{section.id}",
@@ -149,7 +151,8 @@ def run_cmd(
             hint="choose one with --option LABEL",
         )
     tgt = cfg.target(db)
-    if tgt is None and any(p.step.lang == "sql" for p in planned):
+    # A dry run connects to nothing and runs nothing: what it lacks is in the plan.
+    if tgt is None and any(p.step.lang == "sql" for p in planned) and not dry_run:
         raise OpsdocError(
             f"#{section.id} has SQL steps and no target is set",
             hint="pass --target NAME|DSN, or set default_target in opsdoc.toml",
@@ -157,7 +160,11 @@ def run_cmd(
     params = required_params(planned)
     ui: TerminalUI | JsonUI = JsonUI() if as_json else TerminalUI(interactive)
     values = resolve_params(
-        params, given=given, config=cfg.params, ask=ui.ask_param if interactive else None
+        params,
+        given=given,
+        config=cfg.params,
+        ask=ui.ask_param if interactive and not dry_run else None,
+        missing_ok=dry_run,
     )
     masker = Masker([values[p.name] for p in params if p.secret and p.name in values])
     if tgt and tgt.password:
@@ -225,18 +232,18 @@ def _allowed(values: list[str]) -> frozenset[str]:
     return frozenset(out)
 
 
-def _section(runbook: Any, anchor: str | None, path: str) -> Section:
+def _section(runbook: Runbook, anchor: str | None, path: str) -> tuple[Section, list[int]]:
+    """The section a run goes through, and the step to run when ``anchor`` names a cell."""
     if not anchor:
         ids = ", ".join(s.id for s in runbook.walk() if s.steps)
         raise OpsdocError(
             "run needs a section: FILE#SECTION", path=path, hint=f"sections with steps: {ids}"
         )
     section = runbook.find(anchor)
-    if section is None:
-        raise OpsdocError(
-            f"no section #{anchor}", path=path, hint=f"`opsdoc list {path}` shows the sections"
-        )
-    return section
+    if section is not None and not named_cell(runbook, anchor):
+        return section, []
+    section, step = cell_step(runbook, anchor, path)
+    return section, [section.steps.index(step) + 1]
 
 
 def _git_commit(path: Path) -> str | None:
@@ -277,6 +284,8 @@ def _print_plan(
         rows.append(
             {
                 "step": planned.number,
+                "name": step.name,
+                "line": step.line,
                 "phase": step.phase,
                 "lang": step.lang,
                 "safety": step.safety,
@@ -286,19 +295,19 @@ def _print_plan(
                 "code": masker.mask(resolved_code(step.code, plan.values, masker)),
             }
         )
+    missing = [p.name for p in required_params(plan.steps) if p.name not in plan.values]
     if as_json:
-        print(
-            json.dumps(
-                {"section": plan.section.id, "target": tgt.shown() if tgt else None, "steps": rows},
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+        data = {"section": plan.section.id, "target": tgt.shown() if tgt else None, "steps": rows}
+        print(json.dumps({**data, "missing_params": missing}, indent=2, ensure_ascii=False))
         return
     console = render.console
     console.print(
         Text(f"Plan for #{plan.section.id}" + (f" on {tgt.shown()}" if tgt else ""), style="bold")
     )
+    if missing:
+        console.print(Text(f"a run needs --param for: {', '.join(missing)}", style="yellow"))
+    if tgt is None and any(row["lang"] == "sql" for row in rows):
+        console.print(Text("a run needs --target NAME|DSN for its SQL steps", style="yellow"))
     for row in rows:
         needs = f"  (needs {row['needs']})" if row["needs"] else ""
         console.print(

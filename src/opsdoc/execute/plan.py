@@ -108,12 +108,13 @@ def resolve_params(
     config: Mapping[str, str],
     environ: Mapping[str, str] | None = None,
     ask: Callable[[Param], str] | None = None,
+    missing_ok: bool = False,
 ) -> dict[str, str]:
     """A value for every param: --param, then the environment, the config,
     the runbook's default, and last the user (when there is one to ask).
 
     Without anyone to ask, every missing param is named in one error before
-    anything runs.
+    anything runs; ``missing_ok`` (a dry run, which runs nothing) leaves them out.
     """
     environ = os.environ if environ is None else environ
     values: dict[str, str] = {}
@@ -132,7 +133,7 @@ def resolve_params(
                 values[param.name] = ask(param)
             else:
                 missing.append(param)
-    if missing:
+    if missing and not missing_ok:
         names = ", ".join(p.name + (" (secret)" if p.secret else "") for p in missing)
         first = missing[0]
         variable = first.name if first.source == "env" else env_name(first.name)

@@ -51,17 +51,23 @@ def runnable_lang(lang: str | None) -> str | None:
     return LANGS.get(lang.strip().lower())
 
 
+# opsdoc's own keys are typed (booleans, numbers, lists); every other key is
+# kept as the string Runme reads ("false", "1"), whatever form it came in.
+TYPED_KEYS = {"phase", "safety", "expect", "option", "target", "timeout", "executable", "drill"}
+
+
 def parse_attrs(info: str) -> dict[str, Any]:
     """Attributes from the part of an info string after the language."""
-    _, _, rest = info.strip().partition(" ")
-    rest = rest.strip()
+    info = info.strip()
+    # A bare fence (no language) may carry attributes all the same: ``` {"name":"x"}
+    rest = info if info.startswith("{") else info.partition(" ")[2].strip()
     if not rest.startswith("{"):
         return {}
     body = rest[: rest.rfind("}") + 1] if "}" in rest else rest + "}"
     try:
         value = json.loads(body)
         if isinstance(value, dict):
-            return {str(k): v for k, v in value.items()}
+            return {str(k): v if k in TYPED_KEYS else _as_runme(v) for k, v in value.items()}
     except json.JSONDecodeError:
         pass
     inner = body.strip()[1:-1]
@@ -72,10 +78,29 @@ def parse_attrs(info: str) -> dict[str, Any]:
     attrs: dict[str, Any] = {}
     for word in words:
         key, eq, value = word.partition("=")
+        key = key.strip()
         if not key:
             continue
-        attrs[key.strip()] = _scalar(value) if eq else True
+        if key in TYPED_KEYS:
+            attrs[key] = _scalar(value) if eq else True
+        else:
+            attrs[key] = value if eq else "true"
     return attrs
+
+
+def flag(value: Any) -> bool | None:
+    """A boolean attribute as Runme reads one ("true", "false"); None when it is not one."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+        return value.lower() in ("true", "1")
+    return None
+
+
+def _as_runme(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
 
 
 def _scalar(value: str) -> Any:

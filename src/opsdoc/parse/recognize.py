@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from opsdoc.mask import is_secret_name
 from opsdoc.model import Param, QuickAction, Section, Snippet, Step
-from opsdoc.parse import cues, fences, words
+from opsdoc.parse import cells, cues, fences, words
 from opsdoc.parse.blocks import Block, Inline
 from opsdoc.parse.params import step_params
 from opsdoc.parse.tree import Node, stands_alone
@@ -273,8 +273,10 @@ class UnitBuilder:
             else:
                 snippet_role = "snippet"
                 reason = f"{block.lang or 'no'} language is not run"
-        elif attrs.get("executable") is False or attrs.get("excludeFromRunme") is True:
+        elif attrs.get("executable") is False or fences.flag(attrs.get("excludeFromRunme")):
             snippet_role, reason = "snippet", "marked not executable"
+        elif cells.ignored(block.lang, attrs):
+            snippet_role, reason = "snippet", "ignore=true or transform=false, as Runme reads it"
         elif fences.only_comments(lang, code):
             snippet_role, reason = "comments", "holds only comments"
         elif lang == "bash" and fences.looks_like_log(code):
@@ -317,7 +319,6 @@ class UnitBuilder:
             group=ctx.group,
             title=title,
             params=step_params(lang, script),
-            name=str(attrs["name"]) if "name" in attrs else None,
             target=str(attrs["target"]) if "target" in attrs else None,
             timeout=cues.seconds(attrs.get("timeout")),
             attrs=attrs,

@@ -16,6 +16,7 @@ from opsdoc.load import Source
 from opsdoc.model import Diagnostic, Link, Runbook, Section
 from opsdoc.parse import words
 from opsdoc.parse.blocks import Block, Inline, count_code_blocks, parse_blocks
+from opsdoc.parse.cells import name_cells
 from opsdoc.parse.recognize import Document, SeverityRow, StepHook
 from opsdoc.parse.sections import build_section
 from opsdoc.parse.tree import (
@@ -118,6 +119,10 @@ def parse_runbook(source: Source, hook: StepHook | None = None) -> Runbook:
             sections.append(build_section(root, doc))
     runbook.sections = sections
     _assign_severity(runbook, doc.severity_rows)
+    names = name_cells(blocks)
+    for section in runbook.walk():
+        for item in [*section.steps, *section.snippets]:
+            item.name = names.get(item.line)
     return runbook
 
 
