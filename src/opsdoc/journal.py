@@ -88,6 +88,7 @@ EVENT_TYPES = (
     "step_refused",
     "step_skipped",
     "step_finished",
+    "env_carried",
     "run_interrupted",
     "run_finished",
 )

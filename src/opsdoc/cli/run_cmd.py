@@ -29,7 +29,10 @@ from opsdoc.config import Target, dsn_password, load_config
 from opsdoc.errors import OpsdocError
 from opsdoc.execute import COMMIT_WAIT
 from opsdoc.execute.plan import (
+    ALL_CELLS,
     Plan,
+    all_cells,
+    all_cells_id,
     alternatives,
     parse_param_args,
     required_params,
@@ -76,6 +79,19 @@ def run_cmd(
     ] = None,
     step: Annotated[
         list[int], typer.Option("--step", metavar="N", help="Run step N (repeatable).")
+    ] = [],  # noqa: B006
+    every_cell: Annotated[
+        bool,
+        typer.Option("--all", help="Run every cell of FILE in order, as `runme run --all` does."),
+    ] = False,
+    category: Annotated[
+        list[str],
+        typer.Option(
+            "--category",
+            "--tag",
+            metavar="NAME",
+            help="With --all: only cells in this category (repeatable).",
+        ),
     ] = [],  # noqa: B006
     start: Annotated[
         int | None, typer.Option("--from", metavar="N", help="Start at step N.")
@@ -129,6 +145,13 @@ def run_cmd(
     if not target:
         raise OpsdocError("run needs FILE#SECTION", hint="`opsdoc list FILE` shows the sections")
     path, anchor = split_target(target)
+    if every_cell or category:
+        if anchor or not every_cell:
+            raise OpsdocError(
+                "--all runs a whole file; --category goes with it",
+                hint=f"opsdoc run {path} --all [--category NAME]",
+            )
+        anchor = all_cells_id(category)
     cfg = load_config(config, near=Path(path))
     runbook = read_runbook(path, command_rules=cfg.command_rules, sql_rules=cfg.sql_rules)
     section, cell_step = _section(runbook, anchor, path)
@@ -239,6 +262,8 @@ def _section(runbook: Runbook, anchor: str | None, path: str) -> tuple[Section, 
         raise OpsdocError(
             "run needs a section: FILE#SECTION", path=path, hint=f"sections with steps: {ids}"
         )
+    if anchor.startswith(ALL_CELLS + ":") or anchor == ALL_CELLS:
+        return all_cells(runbook, anchor), []
     section = runbook.find(anchor)
     if section is not None and not named_cell(runbook, anchor):
         return section, []

@@ -98,6 +98,15 @@ class TerminalUI:
         elif type == "statement_skipped":
             line = f"  skipped statement {data['index']} of step {step}: {data['why']}"
             self.console.print(Text(line, style="yellow"))
+        elif type == "env_carried":
+            parts = []
+            if data["exported"]:
+                parts.append("the next steps see " + ", ".join(data["exported"]))
+            if data["unset"]:
+                parts.append("unset for them: " + ", ".join(data["unset"]))
+            if data["refused"]:
+                parts.append("not carried (they choose what runs): " + ", ".join(data["refused"]))
+            self.console.print(Text("  " + "; ".join(parts), style="dim"))
         elif type == "run_resumed":
             for note in [f"resuming run {data['resumed_from']}", *data["notes"]]:
                 self.console.print(Text(f"  {note}", style="yellow"))

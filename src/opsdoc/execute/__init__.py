@@ -65,6 +65,15 @@ class StatementResult:
 
 
 @dataclass
+class EnvChange:
+    """What a bash step did to its exported environment (see cell_env.py)."""
+
+    exported: dict[str, str] = field(default_factory=dict)  # set or changed: carried on
+    refused: list[str] = field(default_factory=list)  # set, but never carried (PATH, ...)
+    unset: list[str] = field(default_factory=list)  # there at the start, gone at the end
+
+
+@dataclass
 class StepOutcome:
     """What running one step did; the runner journals it and checks expectations."""
 
@@ -74,6 +83,7 @@ class StepOutcome:
     statements: list[StatementResult] = field(default_factory=list)
     duration: float = 0.0
     error: str | None = None  # one line: what went wrong and what to do
+    env: EnvChange | None = None  # bash: what it exported, for the steps after it
 
 
 class StepInterrupted(Exception):

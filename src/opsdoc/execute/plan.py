@@ -12,9 +12,14 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from opsdoc.errors import OpsdocError
 from opsdoc.model import PHASES, Param, Runbook, Section, Step
+from opsdoc.parse import cells
+
+# The section id of `run FILE --all`: every cell of the file, ':all:a,b' for categories.
+ALL_CELLS = ":all"
 
 
 @dataclass
@@ -88,12 +93,36 @@ def alternatives(steps: list[PlannedStep]) -> list[str]:
 
 
 def required_params(steps: Iterable[PlannedStep]) -> list[Param]:
-    """Every input the steps need, each once, in order of first use."""
+    """Every input the steps need, each once, in order of first use.
+
+    A variable an earlier bash step of the plan sets is not an input: the run
+    carries it to the steps after (execute/cell_env.py), as Runme does.
+    """
     out: dict[str, Param] = {}
+    assigned: set[str] = set()
     for planned in steps:
-        for param in planned.step.params:
-            out.setdefault(param.name, param)
+        step = planned.step
+        for param in step.params:
+            if not (param.source == "env" and param.name in assigned):
+                out.setdefault(param.name, param)
+        if step.lang == "bash":
+            assigned |= assigned_names(step.code)
     return list(out.values())
+
+
+_ASSIGNMENT = re.compile(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=")
+
+
+def assigned_names(code: str) -> set[str]:
+    """Variables a bash script sets at the start of a line: ``NAME=…``, ``export A=1 B=2``."""
+    names: set[str] = set()
+    for raw in code.splitlines():
+        line = raw.strip()
+        if line.startswith(("export ", "declare -x ", "readonly ", "local ")):
+            names.update(_ASSIGNMENT.findall(" " + line.split(None, 1)[1]))
+        elif match := re.match(r"([A-Za-z_][A-Za-z0-9_]*)=", line):
+            names.add(match.group(1))
+    return names
 
 
 def env_name(name: str) -> str:
@@ -154,3 +183,41 @@ def parse_param_args(items: Iterable[str]) -> dict[str, str]:
             raise OpsdocError(f"--param takes NAME=VALUE, not {item!r}")
         out[name.strip().strip("<>")] = value
     return out
+
+
+def all_cells_id(wanted: Iterable[str]) -> str:
+    chosen = sorted(set(wanted))
+    return ALL_CELLS + (":" + ",".join(chosen) if chosen else "")
+
+
+def all_cells(runbook: Runbook, anchor: str) -> Section:
+    """``run FILE --all``: the file's cells that run, in file order, as one section.
+
+    Cells marked ``excludeFromRunAll`` are left out, as Runme leaves them;
+    with categories in ``anchor`` (see all_cells_id) only cells in one of
+    them are kept. The id is kept in the journal, so a resume finds the
+    same steps.
+    """
+    wanted = {c for c in anchor[len(ALL_CELLS) + 1 :].split(",") if c}
+    steps = [
+        item
+        for _, item in runbook.cells()
+        if isinstance(item, Step)
+        and item.executable
+        and cells.in_run_all(item.attrs)
+        and (not wanted or wanted & cells.categories(item.attrs))
+    ]
+    title = "every cell" + (f" in {', '.join(sorted(wanted))}" if wanted else "")
+    last = max((s.end_line for s in runbook.sections), default=1)
+    return Section(anchor, title, "procedure", 1, 1, last, steps=steps)
+
+
+def step_cwd(folder: Path | None, front: object, cell: object) -> Path | None:
+    """Where a step runs, chained as Runme chains it: the runbook's folder, then the
+    front matter's ``cwd`` (relative to it), then the cell's ``cwd`` (relative to that)."""
+    where = folder
+    for value in (front, cell):
+        if isinstance(value, str) and value.strip():
+            step = Path(os.path.expanduser(value.strip()))
+            where = step if step.is_absolute() or where is None else where / step
+    return Path(os.path.normpath(where)) if where is not None else None

@@ -61,6 +61,7 @@ import contextlib
 import os
 import re
 import selectors
+import shlex
 import shutil
 import signal
 import subprocess
@@ -71,7 +72,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Literal
 
-from opsdoc.execute import MAX_OUTPUT_CHARS, Hooks, StepInterrupted, StepOutcome
+from opsdoc.execute import MAX_OUTPUT_CHARS, Hooks, StepInterrupted, StepOutcome, cell_env
 from opsdoc.execute.children import Watchdog, adopt_orphans, family, signal_all, start_time
 from opsdoc.execute.shell_params import ENV_REF, ParamRefused, Site, check_sites
 from opsdoc.model import Step
@@ -777,11 +778,15 @@ def run_process(
     timeout: float = 300.0,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
+    interpreter: str | None = None,
 ) -> StepOutcome:
     """Run a bash, python or powershell step; see the module docstring for the rules.
 
     ``timeout`` is the limit used (the runner passes ``step.timeout`` when a
-    step sets one). Raises :class:`StepInterrupted` on Ctrl-C, after the
+    step sets one). ``interpreter`` is the program a Runme cell asks for
+    (``interpreter=zsh``, front-matter ``shell: ksh``, ``python3``): a shell
+    for a shell step, a Python for a Python step; one not installed fails
+    the step, naming it. Raises :class:`StepInterrupted` on Ctrl-C, after the
     child's process group is gone; returns a :class:`StepOutcome` otherwise.
     """
     started = time.monotonic()
@@ -798,19 +803,70 @@ def run_process(
         if pwsh is None:
             return StepOutcome(status="failed", exit_code=None, error=PWSH_MISSING)
     fd, tmp = tempfile.mkstemp(prefix="opsdoc-step-", suffix=_SUFFIX[lang])
+    exports = ""
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(script)
+        before = dict(child_env)
+        program = _interpreter(lang, interpreter, path_var)
+        if isinstance(program, StepOutcome):
+            return program
         if lang == "bash":
-            argv = [shutil.which("bash", path=path_var) or "bash", "--noprofile", "--norc", tmp]
+            efd, exports = tempfile.mkstemp(prefix="opsdoc-exports-")
+            os.close(efd)
+            child_env = {**child_env, cell_env.STEP_FILE: tmp, cell_env.EXPORTS_FILE: exports}
+            flags = _SHELL_FLAGS.get(Path(program[0]).name, [])
+            argv = [*program, *flags, "-c", cell_env.WRAPPER, tmp]  # $0: the script, as before
         elif lang == "python":
-            argv = [sys.executable, "-u", tmp]
+            argv = [*program, "-u", tmp]
         else:
             argv = [pwsh, "-NoProfile", "-NonInteractive", "-File", tmp]
-        return _supervise(argv, child_env, cwd, hooks, timeout, started)
+        outcome = _supervise(argv, child_env, cwd, hooks, timeout, started)
+        if exports:
+            with contextlib.suppress(OSError):
+                outcome.env = cell_env.changes(before, Path(exports).read_bytes())
+        return outcome
     finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        for path in (tmp, exports):
+            if path:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+
+
+# Shells a shell step may run under, and how each is kept from reading startup files.
+_SHELL_FLAGS = {"bash": ["--noprofile", "--norc"], "zsh": ["-f"], "sh": [], "dash": [], "ksh": []}
+_SHELL_FLAGS |= {"mksh": [], "ash": [], "ksh93": []}
+
+
+def _interpreter(lang: str, asked: str | None, path_var: str | None) -> list[str] | StepOutcome:
+    """The program (and its own arguments) that runs a bash or python step."""
+    if lang == "powershell":
+        return []
+    if not asked or not asked.strip():
+        default = shutil.which("bash", path=path_var) or "bash"
+        return [default] if lang == "bash" else [sys.executable]
+    try:
+        words = shlex.split(asked)
+    except ValueError:
+        words = asked.split()
+    name = Path(words[0]).name
+    fits = name in _SHELL_FLAGS if lang == "bash" else re.fullmatch(r"python[0-9.]*", name)
+    if not fits:
+        kind = "a shell" if lang == "bash" else "a Python"
+        return StepOutcome(
+            status="failed",
+            error=f"the interpreter {asked!r} is not {kind}; opsdoc runs this step only with "
+            f"one it can classify for (e.g. {'bash, sh, zsh' if lang == 'bash' else 'python3'})",
+        )
+    found = shutil.which(words[0], path=path_var)
+    if found is None:
+        return StepOutcome(
+            status="failed",
+            error=f"{words[0]} is not installed; the runbook asks for it (a cell's interpreter "
+            f"or the front matter's shell): install {words[0]}, or remove that line to run "
+            "under the default",
+        )
+    return [found, *words[1:]]
 
 
 def _supervise(

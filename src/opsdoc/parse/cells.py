@@ -81,3 +81,18 @@ def _sanitized(text: str) -> str:
         elif "a" <= char <= "z" or "0" <= char <= "9":
             out.append(char)
     return "".join(out)
+
+
+def in_run_all(attrs: dict[str, Any]) -> bool:
+    """Whether ``run --all`` runs the cell: not when ``excludeFromRunAll`` is true."""
+    return flag(attrs.get("excludeFromRunAll")) is not True
+
+
+def categories(attrs: dict[str, Any]) -> set[str]:
+    """The cell's categories (``category="a,b"``; ``tag`` read the same way)."""
+    found: set[str] = set()
+    for key in ("category", "tag"):
+        value = attrs.get(key)
+        if isinstance(value, str):
+            found.update(part.strip() for part in value.split(",") if part.strip())
+    return found
