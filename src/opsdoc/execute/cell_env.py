@@ -15,10 +15,14 @@ names them as refused. Values are never journaled, only names.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from opsdoc.execute import EnvChange
+from opsdoc.mask import is_secret_name
 
 EXPORTS_FILE = "OPSDOC_EXPORTS_FILE"
 STEP_FILE = "OPSDOC_STEP_FILE"
@@ -57,3 +61,41 @@ def changes(before: Mapping[str, str], dump: bytes) -> EnvChange:
         if n not in after and n not in _SHELL_OWN and not _NOT_CARRIED.fullmatch(n)
     ]
     return change
+
+
+@dataclass
+class RunEnv:
+    """What the steps of one run exported or unset so far, for the steps after them."""
+
+    carried: dict[str, str] = field(default_factory=dict)
+    unset: set[str] = field(default_factory=set)
+
+    def for_step(self, base: Mapping[str, str] | None) -> Mapping[str, str] | None:
+        """The environment the next process step starts with (None: the caller's own)."""
+        if not self.carried and not self.unset:
+            return base
+        start = os.environ if base is None else base
+        return {**{k: v for k, v in start.items() if k not in self.unset}, **self.carried}
+
+    def carry(self, change: EnvChange) -> list[str]:
+        """Take a step's changes in; the values to mask from now on (secret names)."""
+        for name, value in change.exported.items():
+            self.carried[name] = value
+            self.unset.discard(name)
+        for name in change.unset:
+            self.carried.pop(name, None)
+            self.unset.add(name)
+        return [v for n, v in change.exported.items() if is_secret_name(n)]
+
+
+def journaled(change: EnvChange) -> dict[str, Any]:
+    """The journal's record of a change: names only (a value may be a secret whose
+    name does not say so)."""
+    data: dict[str, Any] = {
+        "exported": sorted(change.exported),
+        "unset": sorted(change.unset),
+        "refused": sorted(change.refused),
+    }
+    if change.refused:
+        data["why"] = "these choose what program runs; never carried"
+    return data

@@ -8,7 +8,6 @@ before the journal or the UI sees it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +21,13 @@ from opsdoc.execute import (
     EnvChange,
     StepInterrupted,
     StepOutcome,
+    cell_env,
 )
 from opsdoc.execute.expect import holds
 from opsdoc.execute.plan import Plan, PlannedStep, alternatives, option_matches, step_cwd
 from opsdoc.execute.resume import code_hash, without_committed
 from opsdoc.journal import RunLog
-from opsdoc.mask import Masker, is_secret_name
+from opsdoc.mask import Masker
 from opsdoc.model import Safety, Step, to_dict
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 3, 130
@@ -142,8 +142,7 @@ class Runner:
         self._current: PlannedStep | None = None
         self.interrupt_reason = "Ctrl-C"  # the CLI sets SIGTERM or SIGHUP before raising
         self._index_map: list[int] = []  # resumed SQL step: its statements' original numbers
-        self._carried: dict[str, str] = {}  # what earlier bash steps exported
-        self._unset: set[str] = set()  # what earlier bash steps unset
+        self.run_env = cell_env.RunEnv()  # what earlier bash steps exported or unset
 
     def log(self, type: str, step: int | None = None, **data: Any) -> None:
         """Journal an event and show it; both see only masked data."""
@@ -324,7 +323,7 @@ class Runner:
             cwd=step_cwd(
                 self.settings.cwd, self.plan.runbook.metadata.get("cwd"), step.attrs.get("cwd")
             ),
-            env=self._step_env(),
+            env=self.run_env.for_step(self.settings.env),
             interpreter=self._interpreter(step),
         )
         if outcome.env is not None:
@@ -346,38 +345,11 @@ class Runner:
             asked = self.plan.runbook.metadata.get("shell")
         return asked if isinstance(asked, str) else None
 
-    def _step_env(self) -> Mapping[str, str] | None:
-        """The environment a process step starts with: the run's, plus what earlier steps
-        exported, minus what they unset (cell_env.py)."""
-        if not self._carried and not self._unset:
-            return self.settings.env
-        base = os.environ if self.settings.env is None else self.settings.env
-        env = {k: v for k, v in base.items() if k not in self._unset}
-        return {**env, **self._carried}
-
     def _carry(self, change: EnvChange, number: int) -> None:
-        for name, value in change.exported.items():
-            if is_secret_name(name):
-                self.masker.add(value)
-            self._carried[name] = value
-            self._unset.discard(name)
-        for name in change.unset:
-            self._carried.pop(name, None)
-            self._unset.add(name)
+        for value in self.run_env.carry(change):
+            self.masker.add(value)
         if change.exported or change.refused or change.unset:
-            # Names only: a value may be a secret whose name does not say so.
-            self.log(
-                "env_carried",
-                number,
-                exported=sorted(change.exported),
-                unset=sorted(change.unset),
-                refused=sorted(change.refused),
-                **(
-                    {"why": "these choose what program runs; never carried"}
-                    if change.refused
-                    else {}
-                ),
-            )
+            self.log("env_carried", number, **cell_env.journaled(change))
 
     def finish_step(self, outcome: StepOutcome, planned: PlannedStep) -> int:
         number = planned.number
