@@ -183,3 +183,49 @@ def test_a_cells_interpreter_picks_the_program_within_its_language(tmp_path: Pat
         "the interpreter 'cat' is not a shell; opsdoc runs this step only with "
         "one it can classify for (e.g. bash, sh, zsh)"
     ]
+
+
+def test_heredoc_and_prompt_line_cells_run_every_command_line(tmp_path: Path) -> None:
+    for name in ("txtar__flags_fmt__LCID-all.md", "txtar__flags_fmt__LCID-none.md"):
+        work = tmp_path / name
+        work.mkdir()
+        shutil.copy(RUNME / name, work / name)
+        found = events(
+            str(work / name), "--all", "--yes", "--allow", "write", journal=tmp_path / "j"
+        )
+        heredoc = (work / "heredoc").read_text().splitlines()
+        assert heredoc[:2] == ["TEST=123", "HELLO=WORLD"], name
+        assert "line1\nline2\nline3\n" in stdout_of(found), name
+
+
+def test_continued_prompt_lines_reach_the_program_whole(tmp_path: Path) -> None:
+    """services.md: `$ grpcurl \\` and its continuation lines, one cell after another,
+    with the addresses an earlier cell exported. A stand-in grpcurl records its args."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "grpcurl.log"
+    fake = bin_dir / "grpcurl"
+    fake.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$*\" >> {log}\necho '{{}}'\n")
+    fake.chmod(0o755)
+    name = "examples__grpc-samples__services.md"
+    shutil.copy(RUNME / name, tmp_path / name)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    result = run_opsdoc(
+        "run",
+        str(tmp_path / name),
+        "--all",
+        "--yes",
+        "--allow",
+        "write",
+        "--journal",
+        str(tmp_path / "j"),
+        env=env,
+    )
+    calls = log.read_text().splitlines()
+    tls = (
+        "-cacert /tmp/runme/tls/cert.pem -cert /tmp/runme/tls/cert.pem -key /tmp/runme/tls/key.pem"
+    )
+    assert calls[0] == f"{tls} 127.0.0.1:9999 list runme.project.v1.ProjectService", result.stdout
+    assert calls[1].endswith("127.0.0.1:9999 runme.project.v1.ProjectService/Load")
+    assert calls[3] == f"{tls} 127.0.0.1:9999 list runme.runner.v1.RunnerService"
+    assert calls[4] == f"{tls} 127.0.0.1:9999 runme.runner.v1.RunnerService/ListSessions"
