@@ -229,3 +229,23 @@ def test_continued_prompt_lines_reach_the_program_whole(tmp_path: Path) -> None:
     assert calls[1].endswith("127.0.0.1:9999 runme.project.v1.ProjectService/Load")
     assert calls[3] == f"{tls} 127.0.0.1:9999 list runme.runner.v1.RunnerService"
     assert calls[4] == f"{tls} 127.0.0.1:9999 runme.runner.v1.RunnerService/ListSessions"
+
+
+def test_an_interactive_cell_runs_on_a_terminal_of_its_rows_and_reads_no_input(
+    tmp_path: Path,
+) -> None:
+    book = tmp_path / "r.md"
+    book.write_text(
+        '# R\n\n## Go\n\n```sh {"interactive":"true","terminalRows":"7","name":"tty"}\n'
+        '[ -t 0 ] && [ -t 1 ] && echo "on a terminal"\nstty size\n'
+        'read -r answer; echo "read: [${answer}] $?"\n'
+        'echo "to stderr, same stream" >&2\nexport DB_PASSWORD=pw-31f8c0d2\n'
+        'echo "pw=$DB_PASSWORD"\n```\n\n'
+        '```sh {"name":"plain"}\n[ -t 1 ] || echo "no terminal here"\n```\n'
+    )
+    found = events(f"{book}#go", "--yes", journal=tmp_path / "j.sqlite3")
+    out = stdout_of(found)
+    assert "on a terminal\n7 120\nread: [] 1\nto stderr, same stream\n" in out
+    assert "no terminal here" in out and "\r" not in out
+    assert "pw-31f8c0d2" not in json.dumps(found)
+    assert all(e["status"] == "ok" for e in found if e["type"] == "step_finished")

@@ -2,9 +2,9 @@
 
 Runme runs the cells of a document in one session: ``export ENV=foo`` in
 one cell is ``$ENV`` in the next. opsdoc runs each step in its own
-process, so a bash step is run as ``. FILE`` under a shell whose EXIT trap
-writes the exported environment (``env -0``) to a file; the runner compares
-it with what the step started with and carries the difference on.
+process, so a bash step is run as ``. FILE``, and then the exported
+environment (``env -0``) is written to a file; the runner compares it with
+what the step started with and carries the difference on.
 
 A runbook is untrusted, and a read step runs without asking: what it
 exports must not change what a later step runs. Variables that choose the
@@ -26,8 +26,13 @@ from opsdoc.mask import is_secret_name
 
 EXPORTS_FILE = "OPSDOC_EXPORTS_FILE"
 STEP_FILE = "OPSDOC_STEP_FILE"
-# The step runs sourced, so `exit N` in it still ends the shell (and fires the trap).
-WRAPPER = f'trap \'env -0 > "${EXPORTS_FILE}" 2>/dev/null\' EXIT; . "${STEP_FILE}"'
+# The step runs sourced; what it exported is written when it ends. Not from an EXIT
+# trap: with one, a shell stopped by a signal reports it ("Terminated") before it goes.
+# A step that ends with `exit` passes nothing on.
+WRAPPER = (
+    f'. "${STEP_FILE}"; __opsdoc_status=$?; env -0 > "${EXPORTS_FILE}" 2>/dev/null; '
+    "exit $__opsdoc_status"
+)
 
 # The shell keeps these itself; a change in them is not the step's doing.
 _SHELL_OWN = {"PWD", "OLDPWD", "SHLVL", "_", EXPORTS_FILE, STEP_FILE}
@@ -36,6 +41,24 @@ _NOT_CARRIED = re.compile(
     r"|PYTHON\w*|PERL5\w*|PERLLIB|RUBYOPT|RUBYLIB|NODE_OPTIONS|NODE_PATH|GIT_\w*|HOME|TMPDIR"
     r"|OPSDOC_\w*"
 )
+
+
+# NAME=value with a literal value: "..." without expansions, '...', or a bare word.
+_LITERAL = re.compile(
+    r"(?:^|[\s;&|(])(?:export\s+|declare\s+-x\s+|local\s+|readonly\s+)?([A-Za-z_]\w*)="
+    r"(?:\"([^\"$`\\]*)\"|'([^']*)'|([^\s\"'$`;|&()<>]+))"
+)
+
+
+def literal_secrets(code: str) -> list[str]:
+    """Values a script gives secret-named variables literally (``export DB_PASSWORD=x``):
+    masked before the step runs, so its own output cannot show them either."""
+    found = []
+    for match in _LITERAL.finditer(code):
+        value = next((g for g in match.groups()[1:] if g), "")
+        if is_secret_name(match.group(1)) and len(value) >= 4:
+            found.append(value)
+    return found
 
 
 def changes(before: Mapping[str, str], dump: bytes) -> EnvChange:

@@ -70,11 +70,12 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, BinaryIO, Literal
 
 from opsdoc.execute import MAX_OUTPUT_CHARS, Hooks, StepInterrupted, StepOutcome, cell_env
 from opsdoc.execute.children import Watchdog, adopt_orphans, family, signal_all, start_time
 from opsdoc.execute.shell_params import ENV_REF, ParamRefused, Site, check_sites
+from opsdoc.execute.terminal import Terminal
 from opsdoc.model import Step
 from opsdoc.parse.params import PLACEHOLDER, placeholders
 
@@ -779,6 +780,7 @@ def run_process(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     interpreter: str | None = None,
+    terminal: int | None = None,
 ) -> StepOutcome:
     """Run a bash, python or powershell step; see the module docstring for the rules.
 
@@ -786,8 +788,10 @@ def run_process(
     step sets one). ``interpreter`` is the program a Runme cell asks for
     (``interpreter=zsh``, front-matter ``shell: ksh``, ``python3``): a shell
     for a shell step, a Python for a Python step; one not installed fails
-    the step, naming it. Raises :class:`StepInterrupted` on Ctrl-C, after the
-    child's process group is gone; returns a :class:`StepOutcome` otherwise.
+    the step, naming it. ``terminal`` (rows) runs the step on a pseudo-terminal
+    of that height, for a cell marked ``interactive=true`` (terminal.py).
+    Raises :class:`StepInterrupted` on Ctrl-C, after the child's process group
+    is gone; returns a :class:`StepOutcome` otherwise.
     """
     started = time.monotonic()
     lang = step.lang
@@ -821,7 +825,7 @@ def run_process(
             argv = [*program, "-u", tmp]
         else:
             argv = [pwsh, "-NoProfile", "-NonInteractive", "-File", tmp]
-        outcome = _supervise(argv, child_env, cwd, hooks, timeout, started)
+        outcome = _supervise(argv, child_env, cwd, hooks, timeout, started, terminal)
         if exports:
             with contextlib.suppress(OSError):
                 outcome.env = cell_env.changes(before, Path(exports).read_bytes())
@@ -876,11 +880,14 @@ def _supervise(
     hooks: Hooks,
     timeout: float,
     started: float,
+    terminal: int | None = None,
 ) -> StepOutcome:
     adopting = adopt_orphans()  # a double fork's orphan stays ours to find
     watchdog = Watchdog()  # first, so that the step is guarded from its first instant
     try:
-        return _supervise_guarded(argv, env, cwd, hooks, timeout, started, watchdog, adopting)
+        return _supervise_guarded(
+            argv, env, cwd, hooks, timeout, started, watchdog, adopting, terminal
+        )
     finally:
         watchdog.release()
 
@@ -894,32 +901,36 @@ def _supervise_guarded(
     started: float,
     watchdog: Watchdog,
     adopting: bool,
+    terminal: int | None = None,
 ) -> StepOutcome:
+    tty = Terminal(terminal) if terminal else None
+    stdio: dict[str, Any] = (
+        {"stdin": tty.child, "stdout": tty.child, "stderr": tty.child}
+        if tty
+        else {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    )
     try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=cwd,
-            env=env,
-            start_new_session=True,
-            bufsize=0,
-        )
+        proc = subprocess.Popen(argv, **stdio, cwd=cwd, env=env, start_new_session=True, bufsize=0)
     except FileNotFoundError:
         if cwd is not None and not Path(cwd).is_dir():
             error = f"working directory not found: {cwd}"
         else:
             error = f"{Path(argv[0]).name} is not installed (install it or put it on PATH)"
+        if tty:
+            tty.close()
         return StepOutcome(status="failed", error=error, duration=time.monotonic() - started)
     except OSError as exc:
+        if tty:
+            tty.close()
         return StepOutcome(
             status="failed",
             error=f"could not start {Path(argv[0]).name}: {exc.strerror or exc}",
             duration=time.monotonic() - started,
         )
-
-    child = _Child(proc, hooks)
+    finally:
+        if tty:
+            tty.started()
+    child = _Child(proc, hooks, tty.output() if tty else None)
     watchdog.watch(proc.pid, child.born)
     child.adopter = os.getpid() if adopting else None
     child.others = frozenset({watchdog.pid} if watchdog.pid else ())
@@ -1030,14 +1041,17 @@ class _Capture:
 class _Reader:
     """One pipe: bytes → text, split so that hooks see whole lines."""
 
-    def __init__(self, name: Stream) -> None:
+    def __init__(self, name: Stream, *, terminal: bool = False) -> None:
         self.name: Stream = name
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.partial = ""
         self.since = 0.0
+        self.terminal = terminal  # a terminal ends lines with \r\n
 
     def feed(self, data: bytes) -> str:
         text = self.partial + self.decoder.decode(data)
+        if self.terminal:
+            text = text.replace("\r\n", "\n")
         cut = max(text.rfind("\n"), text.rfind("\r")) + 1
         if not self.partial or cut:
             self.since = time.monotonic()
@@ -1054,7 +1068,9 @@ class _Reader:
 class _Child:
     """A running child process group: its pipes, its capture, and how to stop it."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], hooks: Hooks) -> None:
+    def __init__(
+        self, proc: subprocess.Popen[bytes], hooks: Hooks, terminal: BinaryIO | None = None
+    ) -> None:
         self.proc = proc
         self.pgid = proc.pid  # start_new_session: the child leads its own group
         self.born = start_time(proc.pid)  # so that a reused pid is never taken for it
@@ -1066,10 +1082,16 @@ class _Child:
         self.stderr_tail = ""
         self.readers: list[_Reader] = []
         self.selector = selectors.DefaultSelector()
-        for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)):
+        # A terminal has one stream: the step's stdout and stderr, as a person sees them.
+        pipes = (
+            [("stdout", terminal)]
+            if terminal
+            else [("stdout", proc.stdout), ("stderr", proc.stderr)]
+        )
+        for name, pipe in pipes:
             assert pipe is not None
             os.set_blocking(pipe.fileno(), False)
-            reader = _Reader(name)  # type: ignore[arg-type]
+            reader = _Reader(name, terminal=terminal is not None)  # type: ignore[arg-type]
             self.readers.append(reader)
             self.selector.register(pipe, selectors.EVENT_READ, reader)
         self.finished = False

@@ -26,6 +26,7 @@ from opsdoc.execute import (
 from opsdoc.execute.expect import holds
 from opsdoc.execute.plan import Plan, PlannedStep, alternatives, option_matches, step_cwd
 from opsdoc.execute.resume import code_hash, without_committed
+from opsdoc.execute.terminal import terminal_rows
 from opsdoc.journal import RunLog
 from opsdoc.mask import Masker
 from opsdoc.model import Safety, Step, to_dict
@@ -315,6 +316,9 @@ class Runner:
             )
         from opsdoc.execute.process import run_process
 
+        for value in cell_env.literal_secrets(step.code) if step.lang == "bash" else []:
+            self.masker.add(value)
+
         outcome = run_process(
             step,
             values=values,
@@ -325,6 +329,7 @@ class Runner:
             ),
             env=self.run_env.for_step(self.settings.env),
             interpreter=self._interpreter(step),
+            terminal=terminal_rows(step.attrs),
         )
         if outcome.env is not None:
             self._carry(outcome.env, hooks.planned.number)

@@ -83,10 +83,11 @@ _ASSIGN = re.compile(
     rf"(?:^|[\s;&|(`])(?:export\s+|local\s+|declare\s+(?:-\w+\s+)*|readonly\s+)?({_NAME})\+?="
 )
 _READ_CMD = re.compile(
-    # An option's argument never starts with "-", so there is one way to read
-    # `-a -b -c`: with `\S+` here the match backtracked exponentially.
+    # Options that take an argument end in one of these letters (`-p PROMPT`,
+    # `-rt 5`); the others stand alone (`-r`), so `read -r answer` names answer.
     # Blanks, not newlines: a `read` ends at the end of its line.
-    rf"(?:^|[\s;&|])(?:read|mapfile|readarray)[ \t]+(?:-\w+[ \t]+(?:[^-\s]\S*[ \t]+)?)*"
+    r"(?:^|[\s;&|])(?:read|mapfile|readarray)[ \t]+"
+    r"(?:-[A-Za-z]*[adinNptuOsCc][ \t]+(?:\"[^\"]*\"|'[^']*'|[^-\s]\S*)[ \t]+|-[A-Za-z]+[ \t]+)*"
     rf"({_NAME}(?:[ \t]+{_NAME})*)"
 )
 _FOR_VAR = re.compile(rf"(?:^|[\s;])for\s+({_NAME})\s+in\b")
