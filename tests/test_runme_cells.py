@@ -142,3 +142,56 @@ def test_a_dry_run_names_what_a_run_would_need_instead_of_stopping() -> None:
     assert text.returncode == 0 and "a run needs --param for: TARGET_PLATFORM" in text.stdout
     real = run_opsdoc("run", path, "--yes")
     assert real.returncode == 2 and "missing parameters: TARGET_PLATFORM" in real.stderr
+
+
+def test_a_resume_of_a_one_cell_run_runs_that_cell_only(tmp_path) -> None:
+    book = tmp_path / "r.md"
+    book.write_text(
+        '# R\n\n## Go\n\n```sh {"name":"warn"}\necho warn-ran\n```\n\n'
+        '```sh {"name":"fail"}\necho fail-ran; false\n```\n'
+    )
+    journal = str(tmp_path / "j.sqlite3")
+    first = run_opsdoc("run", f"{book}#fail", "--yes", "--journal", journal)
+    assert first.returncode == 1 and "warn-ran" not in first.stdout
+    runs = json.loads(run_opsdoc("journal", "list", "--journal", journal, "--json").stdout)
+    again = run_opsdoc("run", "--resume", runs[0]["id"], "--yes", "--journal", journal)
+    assert "fail-ran" in again.stdout and "warn-ran" not in again.stdout
+
+
+def test_shown_and_printed_cells_mask_secrets_but_not_references(tmp_path) -> None:
+    book = tmp_path / "s.md"
+    book.write_text(
+        "# S\n\n## Keys\n\n```sh\nexport API_TOKEN=s3cr3tvalue123\n"
+        'echo "token=$API_TOKEN"\nNEW_SECRET=$(openssl rand -base64 32)\n```\n'
+    )
+    for args in (("list", "--cells"), ("list", "--cells", "--json"), ("show",)):
+        out = run_opsdoc(*args, str(book)).stdout
+        assert "s3cr3tvalue123" not in out and "API_TOKEN=***" in out, args
+    printed = run_opsdoc("print", f"{book}#export-apitoken").stdout
+    assert printed.splitlines() == [
+        "export API_TOKEN=***",
+        'echo "token=$API_TOKEN"',
+        "NEW_SECRET=$(openssl rand -base64 32)",
+    ]
+
+
+def test_an_ignored_cell_named_by_its_author_says_why_it_does_not_run(tmp_path) -> None:
+    book = tmp_path / "i.md"
+    book.write_text("# R\n\n```sh {name=skipme ignore=true}\necho x\n```\n")
+    result = run_opsdoc("run", f"{book}#skipme", "--dry-run")
+    assert result.returncode == 2 and "cell skipme is not run: ignore=true" in result.stderr
+
+
+def test_a_plan_says_which_cell_a_missing_interpreter_would_fail(tmp_path) -> None:
+    book = tmp_path / "k.md"
+    book.write_text("---\nshell: no-such-shell-xyz\n---\n\n# K\n\n```sh\necho hi\n```\n")
+    data = json.loads(run_opsdoc("run", f"{book}#echo-hi", "--dry-run", "--json").stdout)
+    assert "is not a shell" in data["steps"][0]["problem"]
+    text = run_opsdoc("run", f"{book}#echo-hi", "--dry-run").stdout
+    assert "a run will fail here" in text
+
+
+def test_an_unknown_category_lists_the_ones_there_are() -> None:
+    path = str(RUNME / "txtar__runall_basic__README.md")
+    result = run_opsdoc("run", path, "--all", "--category", "nosuch", "--dry-run")
+    assert result.returncode == 2 and "categories here: bar, foo" in result.stderr

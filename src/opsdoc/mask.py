@@ -124,8 +124,16 @@ _PATTERNS: list[tuple[re.Pattern[str], Replacement]] = [
 ]
 
 
+# A value that names where the secret comes from rather than being it: $VAR,
+# $(cmd), `cmd`, a <placeholder>, process.env.X, os.environ[...]. Masking those
+# hides what a step will run and shows a reference as if it were a secret.
+_REFERENCE = re.compile(r"""["']?(?:\$|`|<[\w.-]+>|process\.env\b|os\.(?:environ|getenv)\b)""")
+
+
 def _mask_value(value: str) -> str:
-    """*** in place of a value, keeping its quotes."""
+    """*** in place of a value, keeping its quotes; a reference is left as it is."""
+    if _REFERENCE.match(value):
+        return value
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         return value[0] + MASK + value[0]
     return MASK
@@ -249,3 +257,8 @@ def _masks_whole(key: str) -> bool:
     if _CONNECTION_URL.search(key.replace("-", "_")) or key.lower() in ("dsn", "url", "uri"):
         return False
     return is_secret_name(key)
+
+
+# Only the shapes (PGPASSWORD=..., PEM keys, tokens): for text no run has
+# seen, a runbook shown or printed, where no secret value is known yet.
+SHAPES = Masker()

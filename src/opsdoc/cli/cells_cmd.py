@@ -20,6 +20,7 @@ from opsdoc.cli import render
 from opsdoc.cli.app import app
 from opsdoc.cli.read_cmds import JsonOpt, MaxSizeOpt, max_bytes, report, split_target
 from opsdoc.errors import EXIT_OK, OpsdocError
+from opsdoc.mask import SHAPES
 from opsdoc.model import Runbook, Section, Snippet, Step
 from opsdoc.read import read_document
 
@@ -35,6 +36,14 @@ def find_cell(runbook: Runbook, name: str, path: str) -> tuple[Section, Step | S
     found = runbook.cell(name)
     if found is not None:
         return found
+    for section in runbook.walk():  # named by its author, but a cell Runme leaves alone
+        for snippet in section.snippets:
+            if snippet.name is None and str(snippet.attrs.get("name", "")) == name:
+                raise OpsdocError(
+                    f"cell {name} is not run: {snippet.reason}",
+                    path=f"{path}:{snippet.line}",
+                    hint="Runme leaves it alone too; it has no cell name",
+                )
     names = [item.name for _, item in runbook.cells() if item.name]
     known = names + [s.id for s in runbook.walk()]
     near = difflib.get_close_matches(name, known, n=5, cutoff=0.6)
@@ -65,7 +74,7 @@ def cell_rows(runbook: Runbook) -> list[dict[str, Any]]:
     rows = []
     for section, item in runbook.cells():
         step = isinstance(item, Step)
-        first = next((ln.strip() for ln in item.code.splitlines() if ln.strip()), "")
+        first = SHAPES.mask(next((ln.strip() for ln in item.code.splitlines() if ln.strip()), ""))
         rows.append(
             {
                 "file": runbook.path,
@@ -133,7 +142,14 @@ def print_cmd(
     lines = text.splitlines()
     if as_json:
         out = [
-            {"name": i.name, "line": i.line, "lang": i.lang, "code": i.code, "attrs": i.attrs}
+            {
+                "file": path,
+                "name": i.name,
+                "line": i.line,
+                "lang": i.lang,
+                "code": "\n".join(SHAPES.mask(line) for line in i.code.split("\n")),
+                "attrs": i.attrs,
+            }
             for i in items
         ]
         print(json.dumps(out if section is not None else out[0], indent=2, ensure_ascii=False))
@@ -141,7 +157,8 @@ def print_cmd(
     for number, item in enumerate(items):
         if number:
             print()
-        print(_fenced(item, lines) if raw else item.code.rstrip("\n"))
+        shown = _fenced(item, lines) if raw else item.code.rstrip("\n")
+        print("\n".join(SHAPES.mask(line) for line in shown.split("\n")))
     raise typer.Exit(EXIT_OK)
 
 

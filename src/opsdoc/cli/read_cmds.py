@@ -54,7 +54,11 @@ def list_cmd(
     ] = False,
     max_size: MaxSizeOpt = "5MB",
 ) -> None:
-    """One line per section: file, id, kind, steps by phase (diagnose/act/verify), title."""
+    """One line per section: file, id, kind, steps by phase (diagnose/act/verify), title.
+
+    With --cells, one line per code block instead: its Runme name, what opsdoc
+    makes of it, and its first command.
+    """
     from opsdoc.cli import cells_cmd
 
     rows: list[dict[str, Any]] = []

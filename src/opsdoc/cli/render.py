@@ -277,7 +277,9 @@ def code(text: str, lang: str, line: int, indent: int = 2, numbers: Sequence[int
     """
     from rich.syntax import Syntax
 
-    lines = visible(text.rstrip("\n")).split("\n")
+    from opsdoc.mask import SHAPES
+
+    lines = [SHAPES.mask(row) for row in visible(text.rstrip("\n")).split("\n")]
     if not console.is_terminal or len(numbers) == len(lines):
         at = list(numbers) if len(numbers) == len(lines) else range(line, line + len(lines))
         width = len(str(max(at, default=line)))

@@ -42,9 +42,12 @@ class View:
 def runbook(book: Runbook, sections: list[Section], text: str) -> None:
     """The runbook's head, then each of ``sections`` whole."""
     from opsdoc.cli.render import runbook_head
+    from opsdoc.mask import SHAPES
     from opsdoc.parse.runbook import body_blocks
 
     runbook_head(book)
+    # Secret shapes masked line by line, so the blocks keep their file lines.
+    text = "\n".join(SHAPES.mask(line) for line in text.split("\n"))
     blocks = body_blocks(text)
     lines = text.split("\n")
     for section in sections:

@@ -9,6 +9,7 @@ the run with exit code 3 naming the flag.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -39,22 +40,29 @@ from opsdoc.execute.plan import (
     resolve_params,
     select_steps,
 )
+from opsdoc.execute.process import interpreter_problem
 from opsdoc.execute.resume import ResumeState, ask_again, load_state, match_steps, runbook_path
-from opsdoc.execute.runner import Policy, Runner, RunSettings
+from opsdoc.execute.runner import Policy, Runner, RunSettings, asked_interpreter
 from opsdoc.identity import current as current_identity
 from opsdoc.journal import Journal
 from opsdoc.mask import Masker
 from opsdoc.model import Runbook, Section
+from opsdoc.parse.cells import categories as cell_categories
 from opsdoc.read import read_runbook
 
 
 @app.command("run")
 def run_cmd(
     target: Annotated[
-        str | None, typer.Argument(metavar="FILE#SECTION", help="The section to run.")
+        str | None,
+        typer.Argument(
+            metavar="FILE#SECTION",
+            help="The section to run, or a cell by its Runme name (FILE#CELL); FILE with --all.",
+        ),
     ] = None,
     yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Run without asking: read steps.")
+        bool,
+        typer.Option("--yes", "-y", help="Run read steps without asking (see --allow for more)."),
     ] = False,
     allow: Annotated[
         list[str],
@@ -63,7 +71,8 @@ def run_cmd(
         ),
     ] = [],  # noqa: B006
     param: Annotated[
-        list[str], typer.Option("--param", "-p", metavar="NAME=VALUE", help="NAME=VALUE.")
+        list[str],
+        typer.Option("--param", "-p", metavar="NAME=VALUE", help="A param's value (repeatable)."),
     ] = [],  # noqa: B006
     param_file: Annotated[
         str | None,
@@ -142,6 +151,9 @@ def run_cmd(
         given = {**state.params, **given}
         db = db or state.target_arg
         option = option or state.options
+        step = step or state.steps
+        only = only or state.only
+        start = start or state.start
     if not target:
         raise OpsdocError("run needs FILE#SECTION", hint="`opsdoc list FILE` shows the sections")
     path, anchor = split_target(target)
@@ -159,9 +171,9 @@ def run_cmd(
     planned = select_steps(section, only=only, numbers=numbers, start=start, options=option)
     if not planned:
         raise OpsdocError(
-            f"nothing to run in #{section.id}",
+            f"nothing to run in {_shown(section)}",
             path=path,
-            hint="it has no executable steps for these filters",
+            hint=_nothing_hint(runbook, section),
         )
     notes: list[str] = []
     if state is not None:
@@ -219,8 +231,9 @@ def run_cmd(
         "run_options",
         options=option,
         only=only,
-        steps=step,
+        steps=numbers,
         start=start,
+        cell=anchor if cell_step else None,
         target_arg=db if db and tgt and tgt.name != "dsn" else None,
     )
     ui.started(runlog.id, plan, tgt, masker)
@@ -231,7 +244,9 @@ def run_cmd(
         policy=Policy(interactive=interactive, yes=yes, allow=allowed),
         target=tgt,
         user=user,
-        cwd=Path(path).resolve().parent,
+        cwd=Path(
+            os.path.abspath(path)
+        ).parent,  # as given: a cwd chain climbs the path the user sees
         options=option,
         finished_before=finished,
         committed_before=committed,
@@ -260,7 +275,10 @@ def _section(runbook: Runbook, anchor: str | None, path: str) -> tuple[Section, 
     if not anchor:
         ids = ", ".join(s.id for s in runbook.walk() if s.steps)
         raise OpsdocError(
-            "run needs a section: FILE#SECTION", path=path, hint=f"sections with steps: {ids}"
+            "run needs a section or a cell: FILE#SECTION or FILE#CELL",
+            path=path,
+            hint=f"sections with steps: {ids}; `opsdoc list --cells {path}` names the cells; "
+            "--all runs every cell",
         )
     if anchor.startswith(ALL_CELLS + ":") or anchor == ALL_CELLS:
         return all_cells(runbook, anchor), []
@@ -317,6 +335,11 @@ def _print_plan(
                 "option": step.option,
                 "title": step.title,
                 "needs": None if policy.permits(step.safety) else Policy.flag(step.safety),
+                "problem": interpreter_problem(
+                    step.lang, asked_interpreter(step, plan.runbook.metadata)
+                )
+                if step.lang in ("bash", "python")
+                else None,
                 "code": masker.mask(resolved_code(step.code, plan.values, masker)),
             }
         )
@@ -327,7 +350,9 @@ def _print_plan(
         return
     console = render.console
     console.print(
-        Text(f"Plan for #{plan.section.id}" + (f" on {tgt.shown()}" if tgt else ""), style="bold")
+        Text(
+            f"Plan for {_shown(plan.section)}" + (f" on {tgt.shown()}" if tgt else ""), style="bold"
+        )
     )
     if missing:
         console.print(Text(f"a run needs --param for: {', '.join(missing)}", style="yellow"))
@@ -343,3 +368,17 @@ def _print_plan(
             )
         )
         console.print(Text(row["code"].rstrip(), style="dim"))
+        if row["problem"]:
+            console.print(Text(f"   a run will fail here: {row['problem']}", style="yellow"))
+
+
+def _shown(section: Section) -> str:
+    """How a plan names what it runs: ``#id``, or for ``--all`` "every cell"."""
+    return section.title if section.id.startswith(ALL_CELLS) else f"#{section.id}"
+
+
+def _nothing_hint(runbook: Runbook, section: Section) -> str:
+    if section.id.startswith(ALL_CELLS + ":"):
+        known = sorted({c for _, item in runbook.cells() for c in cell_categories(item.attrs)})
+        return "categories here: " + (", ".join(known) or "none") + " (names match exactly)"
+    return "it has no executable steps for these filters"

@@ -842,6 +842,12 @@ _SHELL_FLAGS = {"bash": ["--noprofile", "--norc"], "zsh": ["-f"], "sh": [], "das
 _SHELL_FLAGS |= {"mksh": [], "ash": [], "ksh93": []}
 
 
+def interpreter_problem(lang: str, asked: str | None) -> str | None:
+    """Why a step's interpreter cannot run it (for a plan, before anything runs); None: it can."""
+    found = _interpreter(lang, asked, os.environ.get("PATH"))
+    return found.error if isinstance(found, StepOutcome) else None
+
+
 def _interpreter(lang: str, asked: str | None, path_var: str | None) -> list[str] | StepOutcome:
     """The program (and its own arguments) that runs a bash or python step."""
     if lang == "powershell":

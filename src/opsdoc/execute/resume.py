@@ -42,6 +42,10 @@ class ResumeState:
     masked: list[str] = field(default_factory=list)  # params recorded as ***: give them again
     target_arg: str | None = None
     options: list[str] = field(default_factory=list)
+    # The run's selection (--step, a cell by name, --only, --from): a resume keeps it.
+    steps: list[int] = field(default_factory=list)
+    only: str | None = None
+    start: int | None = None
     finished: list[tuple[int, str]] = field(default_factory=list)  # (number, code hash), ok
     # step number -> (code hash, 1-based statements it committed before it stopped)
     committed: dict[int, tuple[str, set[int]]] = field(default_factory=dict)
@@ -71,6 +75,9 @@ def load_state(events: list[Event]) -> ResumeState:
         masked=masked,
         target_arg=options.get("target_arg"),
         options=list(options.get("options") or []),
+        steps=[int(n) for n in options.get("steps") or []],
+        only=options.get("only"),
+        start=options.get("start"),
     )
     _read_steps(events, state)
     return state

@@ -344,11 +344,7 @@ class Runner:
         return outcome
 
     def _interpreter(self, step: Step) -> str | None:
-        """The cell's ``interpreter``, else for a shell step the front matter's ``shell``."""
-        asked = step.attrs.get("interpreter")
-        if not asked and step.lang == "bash":
-            asked = self.plan.runbook.metadata.get("shell")
-        return asked if isinstance(asked, str) else None
+        return asked_interpreter(step, self.plan.runbook.metadata)
 
     def _carry(self, change: EnvChange, number: int) -> None:
         for value in self.run_env.carry(change):
@@ -388,6 +384,14 @@ class Runner:
             code_hash=code_hash(planned.step),
         )
         return code
+
+
+def asked_interpreter(step: Step, metadata: Mapping[str, Any]) -> str | None:
+    """The cell's ``interpreter``, else for a shell step the front matter's ``shell``."""
+    asked = step.attrs.get("interpreter")
+    if not asked and step.lang == "bash":
+        asked = metadata.get("shell")
+    return asked if isinstance(asked, str) else None
 
 
 def _describe(planned: PlannedStep) -> dict[str, Any]:
