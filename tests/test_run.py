@@ -354,3 +354,22 @@ def test_missing_interpreter_names_the_other_options(tmp_path) -> None:
     )
     assert result.returncode == 1
     assert "pwsh" in result.stdout and "other options for this step: Shell" in result.stdout
+
+
+def test_a_step_whose_expectation_fails_is_failed_and_a_resume_runs_it_again(tmp_path) -> None:
+    book = tmp_path / "r.md"
+    book.write_text(
+        "# R\n\n## Go\n\n```bash\necho first\n```\n\n"
+        '```bash {"expect":"all clear"}\necho "3 jobs stuck"\n```\n'
+    )
+    journal = str(tmp_path / "j.sqlite3")
+    result = run_opsdoc("run", f"{book}#go", "--yes", "--json", "--journal", journal)
+    assert result.returncode == 1
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    finished = [e for e in events if e["type"] == "step_finished"]
+    assert [e["status"] for e in finished] == ["ok", "failed"]
+    assert finished[1]["error"] == "expected output not seen: all clear"
+    run_id = next(e["run_id"] for e in events if e["type"] == "run_started")
+    again = run_opsdoc("run", "--resume", run_id, "--yes", "--json", "--journal", journal)
+    planned = [json.loads(x) for x in again.stdout.splitlines() if '"step_planned"' in x]
+    assert [e["step"] for e in planned] == [2]  # step 1 finished; step 2 did not

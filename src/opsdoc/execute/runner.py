@@ -158,8 +158,9 @@ class Runner:
         chosen = list(self.settings.options)
         options = alternatives(self.plan.steps)
         try:
-            for planned in self.plan.steps:
+            for index, planned in enumerate(self.plan.steps):
                 step = planned.step
+                last = index == len(self.plan.steps) - 1
                 if planned.number in self.settings.finished_before:
                     self.log(
                         "step_skipped",
@@ -206,7 +207,7 @@ class Runner:
                         break
                 elif result == EXIT_FAILED:
                     exit_code = EXIT_FAILED
-                    if not (
+                    if last or not (
                         self.settings.policy.interactive
                         and self.ui.keep_going(f"step {planned.number} did not succeed")
                     ):
@@ -364,11 +365,16 @@ class Runner:
             self.log("output", number, text=self.masker.mask(outcome.output)[:MAX_OUTPUT_CHARS])
         code = EXIT_OK
         if outcome.status == "ok":
+            missed = []
             for expected in planned.step.expect:
                 held = holds(expected, outcome.output, outcome.statements)
                 self.log("expectation", number, expected=expected, held=held)
                 if not held:
-                    code = EXIT_FAILED
+                    missed.append(expected)
+            if missed:  # it ran, but not as the runbook says it should: not ok
+                code = EXIT_FAILED
+                outcome.status = "failed"
+                outcome.error = "expected output not seen: " + "; ".join(missed)
         elif outcome.status == "refused":
             code = EXIT_REFUSED
         elif outcome.status in ("failed", "timeout"):
