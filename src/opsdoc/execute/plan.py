@@ -17,6 +17,7 @@ from pathlib import Path
 from opsdoc.errors import OpsdocError
 from opsdoc.model import PHASES, Param, Runbook, Section, Step
 from opsdoc.parse import cells
+from opsdoc.parse.params import shell_sets
 
 # The section id of `run FILE --all`: every cell of the file, ':all:a,b' for categories.
 ALL_CELLS = ":all"
@@ -106,23 +107,8 @@ def required_params(steps: Iterable[PlannedStep]) -> list[Param]:
             if not (param.source == "env" and param.name in assigned):
                 out.setdefault(param.name, param)
         if step.lang == "bash":
-            assigned |= assigned_names(step.code)
+            assigned |= shell_sets(step.code)
     return list(out.values())
-
-
-_ASSIGNMENT = re.compile(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=")
-
-
-def assigned_names(code: str) -> set[str]:
-    """Variables a bash script sets at the start of a line: ``NAME=…``, ``export A=1 B=2``."""
-    names: set[str] = set()
-    for raw in code.splitlines():
-        line = raw.strip()
-        if line.startswith(("export ", "declare -x ", "readonly ", "local ")):
-            names.update(_ASSIGNMENT.findall(" " + line.split(None, 1)[1]))
-        elif match := re.match(r"([A-Za-z_][A-Za-z0-9_]*)=", line):
-            names.add(match.group(1))
-    return names
 
 
 def env_name(name: str) -> str:

@@ -145,6 +145,23 @@ def _strip_comments(code: str, prefix: str) -> str:
     return "\n".join("" if line.lstrip().startswith(prefix) else line for line in code.splitlines())
 
 
+def shell_sets(code: str) -> set[str]:
+    """Variables a bash script sets: assignments, ``for`` loops, ``read``/``mapfile``."""
+    return _sets(_strip_shell(code))
+
+
+def _sets(text: str) -> set[str]:
+    sets: set[str] = set()
+    if "=" in text:
+        sets.update(_ASSIGN.findall(text))
+    if "for" in text:
+        sets.update(_FOR_VAR.findall(text))
+    if "read" in text or "mapfile" in text:
+        for m in _READ_CMD.finditer(text):
+            sets.update(m.group(1).split())
+    return sets
+
+
 def env_reads(lang: str, code: str) -> list[tuple[str, str | None]]:
     """Variables a block reads from its environment and never sets, with defaults."""
     reads: dict[str, str | None] = {}
@@ -153,13 +170,7 @@ def env_reads(lang: str, code: str) -> list[tuple[str, str | None]]:
         # Each pattern runs only when the text holds the one character or word
         # it cannot match without: a long line then costs a few substring scans.
         text = _strip_shell(code)
-        if "=" in text:
-            sets.update(_ASSIGN.findall(text))
-        if "for" in text:
-            sets.update(_FOR_VAR.findall(text))
-        if "read" in text or "mapfile" in text:
-            for m in _READ_CMD.finditer(text):
-                sets.update(m.group(1).split())
+        sets = _sets(text)
         if "$" in text:
             for m in _VAR_REF.finditer(text):
                 name = m.group(1) or m.group(3)
