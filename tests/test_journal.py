@@ -252,7 +252,7 @@ def test_the_journal_is_append_only(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
         for statement in ("UPDATE events SET type = 'x'", "DELETE FROM events"):
             with pytest.raises(sqlite3.DatabaseError, match="append-only"):
                 conn.execute(statement)

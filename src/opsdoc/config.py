@@ -59,6 +59,10 @@ class Target:
 
         return Masker([self.password] if self.password else []).mask(self.dsn)
 
+    def label(self) -> str:
+        """How the journal names it: the configured name, or a literal DSN, masked."""
+        return self.shown() if self.name == "dsn" else self.name
+
 
 @dataclass
 class LintConfig:

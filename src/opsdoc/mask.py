@@ -29,6 +29,7 @@ of output is masked in milliseconds.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -250,6 +251,7 @@ def is_secret_name(name: object) -> bool:
     return bool(_CONNECTION_URL.search(name.replace("-", "_")) or _SECRET_KEY_RE.match(name))
 
 
+@functools.lru_cache(maxsize=4096)  # the journal asks about the same few keys all the time
 def _masks_whole(key: str) -> bool:
     """Data keys whose values are hidden entirely. Connection strings (``dsn``,
     ``database_url``) are not: pattern masking hides their password and keeps

@@ -45,8 +45,10 @@ def drill_cmd(
         ),
     ] = None,
     journal: Annotated[
-        Path | None,
-        typer.Option("--journal", metavar="FILE", help="Keep the drills' runs in this journal."),
+        str | None,
+        typer.Option(
+            "--journal", metavar="FILE|DSN", help="Keep the drills' runs in this journal."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
     junit: Annotated[

@@ -1,4 +1,4 @@
-"""``opsdoc journal list | show | export``: read back what ``opsdoc run`` did."""
+"""``opsdoc journal list | show | export | verify``: read back what ``opsdoc run`` did."""
 
 from __future__ import annotations
 
@@ -18,12 +18,13 @@ from opsdoc.cli import render
 from opsdoc.cli.app import app
 from opsdoc.cli.help import OpsdocTyper
 from opsdoc.cli.safe_text import visible
-from opsdoc.errors import EXIT_OK, OpsdocError
+from opsdoc.errors import EXIT_FAILED, EXIT_OK, OpsdocError
 from opsdoc.journal import Journal, clip, export_data, timeline
 
 journal_app = OpsdocTyper(
     name="journal",
-    help="Read the journal of runs: list them, show one, export a postmortem timeline.",
+    help="Read the journal of runs: list them, show one, export a postmortem timeline, "
+    "verify their chains.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -33,12 +34,12 @@ app.add_typer(journal_app, name="journal")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 JournalOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--journal",
-        metavar="FILE",
-        help="The journal file (default: $OPSDOC_JOURNAL, else the user data dir).",
-        dir_okay=False,
+        metavar="FILE|DSN",
+        help="The journal: a file or a postgresql:// DSN (default: $OPSDOC_JOURNAL, "
+        "else the user data dir).",
     ),
 ]
 RunArg = Annotated[str, typer.Argument(metavar="RUN", help="A run id, or a unique prefix of one.")]
@@ -72,7 +73,7 @@ def list_cmd(
     """The latest runs, newest first: id, start, status, who, target, runbook."""
     with Journal(journal) as book:
         runs = book.runs(limit)
-        path = book.path
+        path = book.where
     if as_json:
         print(json.dumps([dataclasses.asdict(r) for r in runs], indent=2, ensure_ascii=False))
         raise typer.Exit(EXIT_OK)
@@ -211,3 +212,58 @@ def export_cmd(
         ) from None
     render.errors.print(Text(f"wrote {output}", style="dim"))
     raise typer.Exit(EXIT_OK)
+
+
+VERDICT_TEXT = {
+    "ok": "ok",
+    "broken": "BROKEN",
+    "unsigned": "not chained",
+    "other_key": "other key",
+}
+
+
+@journal_app.command("verify")
+def verify_cmd(
+    run: Annotated[
+        str | None,
+        typer.Argument(metavar="[RUN]", help="A run id or prefix; every run when left out."),
+    ] = None,
+    head: Annotated[
+        str | None,
+        typer.Option(
+            "--head",
+            metavar="MAC",
+            help="The chain head an export of RUN carries: "
+            "also proves no events were removed from the run's end.",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+    journal: JournalOpt = None,
+) -> None:
+    """Check each run's chain of MACs: exit 0 when every one holds, 1 when any does not."""
+    if head and not run:
+        raise OpsdocError("--head needs a RUN", hint="opsdoc journal verify RUN --head MAC")
+    with Journal(journal) as book:
+        checks = book.verify(run, head.strip().lower() if head else None)
+        where = book.where
+    failed = [c for c in checks if c.verdict != "ok"]
+    if as_json:
+        print(json.dumps([dataclasses.asdict(c) for c in checks], indent=2, ensure_ascii=False))
+        raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+    if not checks:
+        render.errors.print(Text(f"no runs yet in {where}", style="dim"))
+        raise typer.Exit(EXIT_OK)
+    for check in checks if run or failed else []:
+        style = "green" if check.verdict == "ok" else "bold red"
+        line = Text(f"{check.run_id}  ")
+        line.append(VERDICT_TEXT[check.verdict], style=style)
+        line.append(f"  {check.events} events")
+        if check.why:
+            line.append(f": {check.why}")
+        render.console.print(line)
+    ok = len(checks) - len(failed)
+    summary = f"{ok} of {len(checks)} runs verified in {where}"
+    if failed:
+        summary += f"; {len(failed)} did not"
+    render.errors.print(Text(summary, style="red" if failed else "dim"))
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)

@@ -24,7 +24,7 @@ from opsdoc.cli.app import app
 from opsdoc.cli.cells_cmd import cell_step, named_cell
 from opsdoc.cli.param_file import read_param_file, warn_secret_args
 from opsdoc.cli.read_cmds import split_target
-from opsdoc.cli.run_ui import JsonUI, TerminalUI, resolved_code
+from opsdoc.cli.run_ui import FLAGS, JsonUI, TerminalUI, resolved_code
 from opsdoc.cli.signals import interrupts_as_ctrl_c
 from opsdoc.config import Target, dsn_password, load_config
 from opsdoc.errors import OpsdocError
@@ -109,7 +109,8 @@ def run_cmd(
         str | None, typer.Option("--target", metavar="NAME|DSN", help="Target name or DSN.")
     ] = None,
     journal: Annotated[
-        Path | None, typer.Option("--journal", metavar="FILE", help="Journal file.")
+        str | None,
+        typer.Option("--journal", metavar="FILE|DSN", help="Journal file or postgresql:// DSN."),
     ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", metavar="FILE", help="opsdoc.toml to use.")
@@ -219,7 +220,7 @@ def run_cmd(
         content_hash=runbook.sha256,
         user=user,
         host=socket.gethostname(),
-        target=tgt.name if tgt else None,
+        target=masker.mask(tgt.label()) if tgt else None,
         git_commit=_git_commit(Path(path)),
         params={p.name: values[p.name] for p in params if p.name in values and not p.secret},
         argv=masker.mask_data(sys.argv[1:]),
@@ -255,7 +256,7 @@ def run_cmd(
     runner = Runner(plan, settings, runlog, masker, ui)
     with interrupts_as_ctrl_c(runner):
         code = runner.run()
-    ui.finished(runlog.id, code)
+    ui.finished(runlog.id, code, runner.status)
     raise typer.Exit(code)
 
 
@@ -303,9 +304,7 @@ def _git_commit(path: Path) -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
-def _resume_state(
-    run_id: str, journal: Path | None, config: Path | None, near: Path
-) -> ResumeState:
+def _resume_state(run_id: str, journal: str | None, config: Path | None, near: Path) -> ResumeState:
     """Where a run left off: its runbook, section, params and what it finished."""
     cfg = load_config(config, near=near)
     store = Journal(journal or cfg.journal)
@@ -334,7 +333,7 @@ def _print_plan(
                 "safety": step.safety,
                 "option": step.option,
                 "title": step.title,
-                "needs": None if policy.permits(step.safety) else Policy.flag(step.safety),
+                "needs": None if policy.permits(step.safety) else FLAGS[step.safety],
                 "problem": interpreter_problem(
                     step.lang, asked_interpreter(step, plan.runbook.metadata)
                 )

@@ -42,6 +42,10 @@ def resolved_code(code: str, values: dict[str, str], masker: Masker) -> str:
     return PLACEHOLDER.sub(sub, code)
 
 
+# The permission a refusal names, as the flag that grants it on the command line.
+FLAGS = {"read": "--yes", "write": "--allow write", "destructive": "--allow destructive"}
+
+
 # -- user interfaces ------------------------------------------------------------
 
 
@@ -63,14 +67,22 @@ class TerminalUI:
         self.console.print(Text(line, style="bold"))
         self.console.print(Text(f"journal: opsdoc journal show {run_id}", style="dim"))
 
-    def finished(self, run_id: str, code: int) -> None:
+    def finished(self, run_id: str, code: int, status: str = "") -> None:
         words = {0: "done", 1: "failed", 3: "stopped: not allowed", 130: "interrupted"}
+        said = "stopped by you" if status == "stopped" else words.get(code, "ended")
+        if status == "cancelled":
+            said = "cancelled"
+        ok = code == 0 and status != "stopped"
         self.console.print(
             Text(
-                f"Run {run_id} {words.get(code, 'ended')} (exit {code})",
-                style="bold green" if code == 0 else "bold red",
+                f"Run {run_id} {said} (exit {code})",
+                style="bold green" if ok else ("bold yellow" if code == 0 else "bold red"),
             )
         )
+        if code in (1, 130) or status == "stopped":
+            self.console.print(
+                Text(f"to go on where it stopped: opsdoc run --resume {run_id}", style="dim")
+            )
 
     def event(self, type: str, data: dict[str, Any]) -> None:
         data = _visible_data(data)  # titles, code, errors: written by the runbook or the server
@@ -89,10 +101,15 @@ class TerminalUI:
                 self.console.print(Text(f"  {data['title']}", style="italic"))
             code = resolved_code(data["code"], self.values, self.masker)
             render.code(self.masker.mask(code), data["lang"], data["line"])
-        elif type == "step_refused" and data.get("flag"):
+        elif type == "step_refused":
+            hint = f" (pass {FLAGS[data['needs']]})" if data.get("needs") in FLAGS else ""
+            self.console.print(Text(f"  refused: {data['why']}{hint}", style="bold red"))
+        elif type == "approval_requested":
             self.console.print(
-                Text(f"  refused: {data['why']} (pass {data['flag']})", style="bold red")
+                Text(f"  waiting for another person to approve step {step}", style="yellow")
             )
+        elif type == "approval_refused":
+            self.console.print(Text(f"  approval by {data['by']} refused: {data['why']}"))
         elif type == "step_skipped":
             self.console.print(Text(f"  skipped step {step}: {data['why']}", style="dim"))
         elif type == "statement_skipped":
@@ -228,8 +245,8 @@ class JsonUI:
             }
         )
 
-    def finished(self, run_id: str, code: int) -> None:
-        self._line({"type": "exit", "run_id": run_id, "exit_code": code})
+    def finished(self, run_id: str, code: int, status: str = "") -> None:
+        self._line({"type": "exit", "run_id": run_id, "exit_code": code, "status": status})
 
     def event(self, type: str, data: dict[str, Any]) -> None:
         self._line({"type": type, **data})

@@ -244,7 +244,7 @@ def _run(
         content_hash=plan.runbook.sha256,
         user=ctx.user,
         host=ctx.host,
-        target=target.name,
+        target=target.label(),
         git_commit=None,
         params={k: v for k, v in plan.values.items() if k not in plan.secrets},
         argv=["drill", drill.where],

@@ -16,7 +16,7 @@ from opsdoc.model import Safety
 
 # What a step ended as. "refused": a confirmation was declined or not allowed;
 # "timeout": the step ran past its time limit and was stopped.
-Status = Literal["ok", "failed", "refused", "skipped", "interrupted", "timeout"]
+Status = Literal["ok", "failed", "refused", "skipped", "interrupted", "cancelled", "timeout"]
 
 # Kinds of confirmation an executor asks for:
 #   run        a statement or step is about to run (write/destructive, or a read
@@ -106,3 +106,6 @@ class Hooks(Protocol):
 
     def confirm(self, request: Confirmation) -> bool:
         """True to go ahead (run, commit); False to skip or roll back."""
+
+    # Hooks may also carry ``cancel`` (an :class:`opsdoc.execute.cancel.CancelToken`)
+    # and ``mask``; executors read both with getattr, so plain hooks still work.

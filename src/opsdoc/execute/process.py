@@ -73,6 +73,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from opsdoc.execute import MAX_OUTPUT_CHARS, Hooks, StepInterrupted, StepOutcome, cell_env
+from opsdoc.execute.cancel import NEVER, Cancelled
 from opsdoc.execute.children import Watchdog, adopt_orphans, family, signal_all, start_time
 from opsdoc.execute.shell_params import ENV_REF, ParamRefused, Site, check_sites
 from opsdoc.execute.terminal import Terminal
@@ -941,9 +942,11 @@ def _supervise_guarded(
     child.adopter = os.getpid() if adopting else None
     child.others = frozenset({watchdog.pid} if watchdog.pid else ())
     timed_out = False
+    token = getattr(hooks, "cancel", NEVER)
     try:
         deadline = started + timeout
         while proc.poll() is None:
+            token.check()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 timed_out = True
@@ -959,15 +962,16 @@ def _supervise_guarded(
         child.finished = True
         if child.interrupted:
             raise KeyboardInterrupt
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Cancelled) as exc:
         child.stop()
         child.flush()
+        why = f"cancelled ({exc.reason})" if isinstance(exc, Cancelled) else "interrupted (Ctrl-C)"
         outcome = StepOutcome(
-            status="interrupted",
+            status="cancelled" if isinstance(exc, Cancelled) else "interrupted",
             exit_code=None,
             output=child.capture.text(),
             duration=time.monotonic() - started,
-            error="interrupted (Ctrl-C); the step's processes were stopped",
+            error=f"{why}; the step's processes were stopped",
         )
         raise StepInterrupted(outcome) from None
     finally:

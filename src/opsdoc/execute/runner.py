@@ -16,14 +16,16 @@ from typing import Any, Literal, Protocol
 from opsdoc.config import Target
 from opsdoc.execute import (
     COMMIT_WAIT,
-    MAX_OUTPUT_CHARS,
     Confirmation,
     EnvChange,
     StepInterrupted,
     StepOutcome,
     cell_env,
 )
+from opsdoc.execute.cancel import Cancelled, CancelToken
+from opsdoc.execute.decisions import Decision, Policy, refusal_why
 from opsdoc.execute.expect import holds
+from opsdoc.execute.output_log import StepOutput
 from opsdoc.execute.plan import Plan, PlannedStep, alternatives, option_matches, step_cwd
 from opsdoc.execute.resume import code_hash, without_committed
 from opsdoc.execute.terminal import terminal_rows
@@ -33,30 +35,6 @@ from opsdoc.model import Safety, Step, to_dict
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 3, 130
 DEFAULT_TIMEOUT = 300.0
-
-
-@dataclass(frozen=True)
-class Policy:
-    """What may run without a person saying yes: --yes and --allow."""
-
-    interactive: bool
-    yes: bool = False
-    allow: frozenset[str] = frozenset()
-
-    def permits(self, safety: Safety) -> bool:
-        if not self.yes:
-            return False
-        if safety == "read":
-            return True
-        if safety == "write":
-            return bool(self.allow & {"write", "destructive"})
-        return "destructive" in self.allow
-
-    @staticmethod
-    def flag(safety: Safety) -> str:
-        return {"read": "--yes", "write": "--allow write", "destructive": "--allow destructive"}[
-            safety
-        ]
 
 
 Choice = str  # "run" | "skip" | "quit" | "option:<label>"
@@ -97,10 +75,19 @@ class _StepHooks:
     def __init__(self, runner: Runner, planned: PlannedStep) -> None:
         self.runner = runner
         self.planned = planned
-        self.needed_flag: str | None = None
+        self.needed: Safety | None = None  # the permission a refused statement lacked
+        self.journaled = StepOutput(self._journal, runner.masker.mask)
+        self.cancel = runner.cancel  # executors check it and are woken by it
+
+    def _journal(self, text: str, stream: str, truncated: bool) -> None:
+        extra = {"truncated": True} if truncated else {}
+        self.runner.runlog.event(
+            "output", step=self.planned.number, text=text, stream=stream, **extra
+        )
 
     def output(self, text: str, stream: Literal["stdout", "stderr"]) -> None:
         self.runner.ui.output(self.runner.masker.mask(text), stream)
+        self.journaled.add(text, stream)
 
     def mask(self, text: str) -> str:
         """For executors that cut text (cells, capture caps): mask before cutting."""
@@ -109,31 +96,36 @@ class _StepHooks:
     def confirm(self, request: Confirmation) -> bool:
         runner = self.runner
         masked = Confirmation(**runner.masker.mask_data(to_dict(request)))
+        user = runner.settings.user
         if runner.settings.policy.interactive:
-            granted = runner.ui.confirm(masked)
-            via = "prompt"
+            decision = Decision(runner.ui.confirm(masked), user, "prompt")
+            why = f"the {request.kind} was declined at the prompt"
         else:
-            granted = runner.settings.policy.permits(request.safety)
-            via = Policy.flag(request.safety)
-            if not granted:
-                self.needed_flag = via
+            decision = runner.settings.policy.decide(request.safety, user)
+            why = refusal_why(f"the {request.kind}", request.safety)
+            self.needed = decision.needs
         runner.log(
-            "step_confirmed" if granted else "step_refused",
+            "step_confirmed" if decision.granted else "step_refused",
             self.planned.number,
             kind=request.kind,
             safety=request.safety,
             statement=request.statement,
             rowcount=request.rowcount,
-            by=runner.settings.user,
-            via=via,
-            **({} if granted else {"why": f"{request.kind} not confirmed", "flag": via}),
+            **decision.journaled(),
+            **({} if decision.granted else {"why": why}),
         )
-        return granted
+        return decision.granted
 
 
 class Runner:
     def __init__(
-        self, plan: Plan, settings: RunSettings, runlog: RunLog, masker: Masker, ui: RunUI
+        self,
+        plan: Plan,
+        settings: RunSettings,
+        runlog: RunLog,
+        masker: Masker,
+        ui: RunUI,
+        cancel: CancelToken | None = None,
     ) -> None:
         self.plan = plan
         self.settings = settings
@@ -142,12 +134,16 @@ class Runner:
         self.ui = ui
         self._current: PlannedStep | None = None
         self.interrupt_reason = "Ctrl-C"  # the CLI sets SIGTERM or SIGHUP before raising
+        self.cancel = cancel or CancelToken()  # stop() from any thread
+        self.status = ""  # how the run ended: ok, failed, refused, stopped, interrupted, cancelled
         self._index_map: list[int] = []  # resumed SQL step: its statements' original numbers
         self.run_env = cell_env.RunEnv()  # what earlier bash steps exported or unset
 
     def log(self, type: str, step: int | None = None, **data: Any) -> None:
         """Journal an event and show it; both see only masked data."""
         data = self.masker.mask_data(data)
+        if type == "run_finished":
+            self.status = str(data.get("status") or "")
         self.runlog.event(type, step=step, **data)
         self.ui.event(type, {"step": step, **data})
 
@@ -159,6 +155,7 @@ class Runner:
         options = alternatives(self.plan.steps)
         try:
             for index, planned in enumerate(self.plan.steps):
+                self.cancel.check()
                 step = planned.step
                 last = index == len(self.plan.steps) - 1
                 if planned.number in self.settings.finished_before:
@@ -189,14 +186,13 @@ class Runner:
                 if decision == "skip":
                     self.log("step_skipped", planned.number, why="skipped by the user")
                     continue
-                if decision.startswith("refused:"):
-                    flag = decision.split(":", 1)[1]
+                if decision == "refused":
                     self.log(
                         "step_refused",
                         planned.number,
                         safety=step.safety,
-                        flag=flag,
-                        why=f"a {step.safety} step needs {flag}",
+                        **self.settings.policy.decide(step.safety, self.settings.user).journaled(),
+                        why=refusal_why(f"a {step.safety} step", step.safety),
                     )
                     exit_code = EXIT_REFUSED
                     break
@@ -213,43 +209,71 @@ class Runner:
                     ):
                         break
         except StepInterrupted as exc:
-            exc.outcome.status = "interrupted"
+            cancelled = exc.outcome.status == "cancelled"
+            if not cancelled:
+                exc.outcome.status = "interrupted"
             self.finish_step(exc.outcome, self._current)
-            self.log("run_interrupted", self._current_number(), why=self.interrupt_reason)
-            self.log("run_finished", status="interrupted", exit_code=EXIT_INTERRUPTED)
-            return EXIT_INTERRUPTED
+            return self._interrupted(cancelled)
+        except Cancelled:
+            return self._interrupted(True)
         except KeyboardInterrupt:
-            self.log("run_interrupted", self._current_number(), why=self.interrupt_reason)
-            self.log("run_finished", status="interrupted", exit_code=EXIT_INTERRUPTED)
-            return EXIT_INTERRUPTED
+            return self._interrupted(False)
         status = {EXIT_OK: "ok", EXIT_FAILED: "failed", EXIT_REFUSED: "refused"}[exit_code]
         self.log("run_finished", status=status, exit_code=exit_code)
         return exit_code
+
+    def stop(self, reason: str) -> bool:
+        """Cancel the run from any thread: the step's processes stop, its query is cancelled
+        and its transaction rolled back; False if it was already stopping."""
+        return self.cancel.cancel(reason)
+
+    def _interrupted(self, cancelled: bool) -> int:
+        status = "cancelled" if cancelled else "interrupted"
+        why = f"cancelled: {self.cancel.reason}" if cancelled else self.interrupt_reason
+        self.log("run_interrupted", self._current_number(), why=why, status=status)
+        self.log("run_finished", status=status, exit_code=EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
 
     def _current_number(self) -> int | None:
         return self._current.number if self._current else None
 
     def gate(self, planned: PlannedStep, options: list[str]) -> str:
-        """run, skip, quit, option:X, or refused:FLAG."""
+        """run, skip, quit, option:X, or refused (the policy does not permit it)."""
         policy = self.settings.policy
         if policy.interactive:
             return self.ui.choose(planned, options)
         if policy.permits(planned.step.safety):
             return "run"
-        return "refused:" + Policy.flag(planned.step.safety)
+        return "refused"
 
     def execute(self, planned: PlannedStep) -> int:
         step = planned.step
         policy = self.settings.policy
         self._current = planned
-        via = "prompt" if policy.interactive else Policy.flag(step.safety)
+        user = self.settings.user
+        granted = Decision(True, user, "prompt" if policy.interactive else "policy")
+        if policy.needs_approval(step.safety):
+            approval = self._approval(planned)
+            if not approval.granted:
+                self.log(
+                    "step_refused",
+                    planned.number,
+                    kind="step",
+                    safety=step.safety,
+                    requested_by=user,
+                    **approval.journaled(),
+                    why=f"not approved by {approval.by or 'anyone'}"
+                    + (f": {approval.reason}" if approval.reason else ""),
+                )
+                return EXIT_REFUSED
+            granted = approval
         self.log(
             "step_confirmed",
             planned.number,
             kind="step",
             safety=step.safety,
-            by=self.settings.user,
-            via=via,
+            requested_by=user,
+            **granted.journaled(),
         )
         self.log("step_started", planned.number)
         hooks = _StepHooks(self, planned)
@@ -259,17 +283,41 @@ class Runner:
             if step is None:
                 outcome = StepOutcome(status="ok", exit_code=0)
                 return self.finish_step(outcome, planned)
-        outcome = self.dispatch(step, hooks)
+        try:
+            outcome = self.dispatch(step, hooks)
+        finally:
+            hooks.journaled.close()
         code = self.finish_step(outcome, planned)
-        if outcome.status == "refused" and hooks.needed_flag:
+        if outcome.status == "refused" and hooks.needed:
             self.log(
                 "step_refused",
                 planned.number,
                 safety=step.safety,
-                flag=hooks.needed_flag,
-                why=f"a statement needs {hooks.needed_flag}",
+                needs=hooks.needed,
+                why=refusal_why("a statement", hooks.needed),
             )
         return code
+
+    def _approval(self, planned: PlannedStep) -> Decision:
+        """Wait, through the front end, for someone other than the runner to approve."""
+        user, number = self.settings.user, planned.number
+        wait = getattr(self.ui, "await_approval", None)
+        self.log("approval_requested", number, safety=planned.step.safety, requested_by=user)
+        while True:
+            if wait is None:
+                return Decision(
+                    False, "", "approval", reason="this front end cannot take an approval"
+                )
+            decision: Decision = wait(planned, user, self.cancel)
+            if decision.by and decision.by != user:
+                return decision
+            self.log(
+                "approval_refused",
+                number,
+                by=decision.by,
+                requested_by=user,
+                why="the person who runs a step cannot approve it; another person must",
+            )
 
     def _resumed_sql(self, planned: PlannedStep, done: set[int]) -> Step | None:
         """The step minus what the run being resumed committed; None when nothing is left."""
@@ -360,9 +408,6 @@ class Runner:
             if kept and 1 <= result.index <= len(kept):
                 result.index = kept[result.index - 1]
             self.log("statement", number, **to_dict(result))
-        if outcome.output:
-            # Mask, then cap: a cap that cuts a secret in half leaves a half nobody masks.
-            self.log("output", number, text=self.masker.mask(outcome.output)[:MAX_OUTPUT_CHARS])
         code = EXIT_OK
         if outcome.status == "ok":
             missed = []

@@ -52,6 +52,7 @@ from opsdoc.execute import (
     StepInterrupted,
     StepOutcome,
 )
+from opsdoc.execute.cancel import NEVER, Cancelled
 from opsdoc.execute.sql_bind import (
     COMMENTS,
     DML,
@@ -423,6 +424,7 @@ class _Runner:
             for i, st in enumerate(statements, 1)
         ]
         self.unit: _Unit | None = None
+        self.token = getattr(hooks, "cancel", NEVER)
 
     # ---- output and results ------------------------------------------------
 
@@ -586,6 +588,7 @@ class _Runner:
 
     def execute(self, item: _Item, preview: bool) -> _Grid:
         """Run one statement in the open transaction (or autocommit); show and return its rows."""
+        self.token.check()
         conn = self.connect()
         cur = psycopg.RawCursor(conn)
         grid: _Grid | None = None
@@ -670,6 +673,7 @@ class _Runner:
 
     def failed(self, item: _Item, exc: psycopg.Error) -> _Stop:
         item.result.sqlstate = exc.sqlstate
+        self.token.check()  # the query was cancelled because the run was: that is no failure
         if isinstance(exc, psycopg.errors.QueryCanceled) and "statement timeout" in str(exc):
             message = (
                 f"timed out after {self.timeout:g}s ({item.where()}); PostgreSQL cancelled the "
@@ -838,6 +842,7 @@ class _Runner:
         note = undone_by_rollback_note(item.reason for item in ran)
         status: ItemStatus = "rolled_back"
         if self.hooks.confirm(request):
+            self.token.check()  # cancelled while the question was open: roll back, not commit
             try:
                 conn.commit()
             except psycopg.Error as exc:
@@ -949,8 +954,10 @@ class _Runner:
             env=env,
             start_new_session=True,
         )
+        undo = self.token.on_cancel(lambda: _kill(proc))
         try:
             out, err = proc.communicate(timeout=self.timeout or None)
+            self.token.check()
         except subprocess.TimeoutExpired:
             _kill(proc)
             message = f"timed out after {self.timeout:g}s ({item.where()}); psql was stopped"
@@ -959,6 +966,8 @@ class _Runner:
         except BaseException:
             _kill(proc)
             raise
+        finally:
+            undo()
         item.result.duration = time.monotonic() - started
         if out.strip():
             self.say(out.rstrip("\n"))
@@ -973,7 +982,14 @@ class _Runner:
 
     # ---- Ctrl-C ---------------------------------------------------------------------
 
-    def interrupted(self) -> None:
+    def cancel_query(self) -> None:
+        """From another thread: ask PostgreSQL to cancel what the step's sessions run."""
+        for conn in list(self.conns.values()):
+            with contextlib.suppress(Exception):
+                if not conn.closed and conn.pgconn.transaction_status == TransactionStatus.ACTIVE:
+                    conn.cancel_safe(timeout=5.0)
+
+    def interrupted(self, why: str = "interrupted (Ctrl-C)") -> None:
         """Cancel what runs, roll back, close; record where it stopped."""
         conn = self.conn
         if conn is not None and not conn.closed:
@@ -992,11 +1008,9 @@ class _Runner:
         current = ran[-1] if ran else None
         where = f" during {current.where()}" if current else ""
         if current is not None:
-            current.result.error = "interrupted (Ctrl-C)"
-        self.status = "interrupted"
-        self.error = (
-            f"interrupted (Ctrl-C){where}; the query was cancelled and its transaction rolled back"
-        )
+            current.result.error = why
+        self.status = "cancelled" if why.startswith("cancelled") else "interrupted"
+        self.error = f"{why}{where}; the query was cancelled and its transaction rolled back"
 
     def abandon(self) -> None:
         """The step stopped inside a transaction: roll it back; writes that ran say so."""
@@ -1102,6 +1116,7 @@ def run_sql(
     if timeout is None:
         timeout = step.timeout
     runner = _Runner(step, dsn, values, hooks, timeout, max_rows, read_dsn, idle_limit)
+    undo = runner.token.on_cancel(runner.cancel_query)
     try:
         try:
             runner.run()
@@ -1111,9 +1126,13 @@ def run_sql(
             runner.abandon()
             runner.status = "failed"
             runner.error = f"PostgreSQL at {_where(dsn)}: {_one_line(str(exc))}"
-    except KeyboardInterrupt:
-        runner.interrupted()
+    except (KeyboardInterrupt, Cancelled) as exc:
+        if isinstance(exc, Cancelled):
+            runner.interrupted(f"cancelled ({exc.reason})")
+        else:
+            runner.interrupted()
         raise StepInterrupted(runner.outcome()) from None
     finally:
+        undo()
         runner.close()
     return runner.outcome()
