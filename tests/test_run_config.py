@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import os
 import pty
 import select
@@ -154,11 +156,65 @@ def test_interactive_secret_param_is_not_echoed(tmp_path) -> None:
     book = tmp_path / "call.md"
     book.write_text('# R\n\n## Call\n\n```bash\necho "len=${#API_TOKEN}" > out.txt\n```\n')
     term = Terminal("run", f"{book}#call", "--journal", str(tmp_path / "j.sqlite3"))
+    # The header and the step come first; the value is asked when the step runs.
+    term.expect("[r]un / [s]kip / [q]uit?")
+    assert term.screen.index("Run ") < term.screen.index("Step 1/1")
+    assert "API_TOKEN (secret" not in term.screen
+    term.type("r")
     term.expect("API_TOKEN (secret, not shown):")
     term.type("hunter2-secret")
-    term.expect("[r]un / [s]kip / [q]uit?")
-    term.type("r")
     term.expect("done (exit 0)")
     assert term.finish() == 0
     assert "hunter2-secret" not in term.screen
     assert Path(tmp_path / "out.txt").read_text() == "len=14\n"
+    journal = run_opsdoc("journal", "list", "--json", "--journal", str(tmp_path / "j.sqlite3"))
+    run_id = json.loads(journal.stdout)[0]["id"]
+    exported = run_opsdoc(
+        "journal", "export", run_id, "--format", "json", "--journal", str(tmp_path / "j.sqlite3")
+    )
+    given = [e for e in json.loads(exported.stdout)["events"] if e["type"] == "params_given"]
+    assert given and given[0]["data"]["values"] == {"API_TOKEN": "***"}
+    assert "hunter2-secret" not in exported.stdout
+
+
+def test_interactive_params_of_an_option_not_taken_are_never_asked(tmp_path) -> None:
+    book = tmp_path / "pick.md"
+    book.write_text(
+        "# R\n\n## Fix\n\n**Option A: restart**\n\n```bash\necho restart <service>\n```\n\n"
+        "**Option B: scale**\n\n```bash\necho scale <replicas>\n```\n"
+    )
+    term = Terminal("run", f"{book}#fix", "--journal", str(tmp_path / "j.sqlite3"))
+    term.expect("[r]un / [s]kip / [o]ther option / [q]uit?")
+    term.type("r")
+    term.expect("service:")
+    term.type("api")
+    term.expect("restart api")
+    term.expect("exit")
+    term.finish()
+    assert "replicas" not in term.screen.split("restart api")[1]
+
+
+def test_the_option_picker_names_each_option_and_a_verify_step_offers_none(tmp_path) -> None:
+    book = tmp_path / "pick.md"
+    book.write_text(
+        "# R\n\n## Fix\n\n**Option A: restart the pod**\n\n```bash\necho restarting\n```\n\n"
+        "**Option B: scale it out**\n\n```bash\necho scaling\n```\n\n"
+        "### Verify\n\n```bash\necho verified\n```\n"
+    )
+    term = Terminal("run", f"{book}#fix", "--journal", str(tmp_path / "j.sqlite3"))
+    term.expect("[r]un / [s]kip / [o]ther option / [q]uit?")
+    term.type("o")
+    term.expect("which option?")
+    assert "1. A: restart the pod  (this one)" in term.screen
+    assert "2. B: scale it out" in term.screen
+    term.type("2")
+    term.expect("scale it out")
+    term.expect("[r]un / [s]kip / [o]ther option / [q]uit?")
+    term.type("r")
+    term.expect("scaling")
+    term.expect("[r]un / [s]kip / [q]uit?")  # the verify step: no other option to offer
+    term.type("q")
+    term.expect("opsdoc run --resume")
+    term.finish()
+    assert "\nrestarting" not in term.screen.replace("\r", "")  # option A never ran
+    assert "stopped by you (exit 0)" in term.screen and "done (exit" not in term.screen

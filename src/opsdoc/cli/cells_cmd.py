@@ -9,7 +9,6 @@ takes its rows from here.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from typing import Annotated, Any
@@ -18,55 +17,12 @@ import typer
 
 from opsdoc.cli import render
 from opsdoc.cli.app import app
-from opsdoc.cli.read_cmds import JsonOpt, MaxSizeOpt, max_bytes, report, split_target
+from opsdoc.cli.read_cmds import JsonOpt, MaxSizeOpt, max_bytes, report
 from opsdoc.errors import EXIT_OK, OpsdocError
+from opsdoc.lookup import find_cell, named_cell, split_target
 from opsdoc.mask import SHAPES
-from opsdoc.model import Runbook, Section, Snippet, Step
+from opsdoc.model import Runbook, Snippet, Step
 from opsdoc.read import read_document
-
-
-def named_cell(runbook: Runbook, name: str) -> bool:
-    """Whether a cell's author gave it this name (it then wins over a section id)."""
-    found = runbook.cell(name)
-    return found is not None and str(found[1].attrs.get("name", "")) == name
-
-
-def find_cell(runbook: Runbook, name: str, path: str) -> tuple[Section, Step | Snippet]:
-    """The cell named ``name``; not found, an error that lists the near names."""
-    found = runbook.cell(name)
-    if found is not None:
-        return found
-    for section in runbook.walk():  # named by its author, but a cell Runme leaves alone
-        for snippet in section.snippets:
-            if snippet.name is None and str(snippet.attrs.get("name", "")) == name:
-                raise OpsdocError(
-                    f"cell {name} is not run: {snippet.reason}",
-                    path=f"{path}:{snippet.line}",
-                    hint="Runme leaves it alone too; it has no cell name",
-                )
-    names = [item.name for _, item in runbook.cells() if item.name]
-    known = names + [s.id for s in runbook.walk()]
-    near = difflib.get_close_matches(name, known, n=5, cutoff=0.6)
-    if near:
-        hint = "did you mean " + ", ".join(near) + "?"
-    elif names:
-        hint = "cells are: " + ", ".join(names[:12]) + f"; `opsdoc list --cells {path}` shows all"
-    else:
-        hint = f"`opsdoc list {path}` shows the sections"
-    raise OpsdocError(f"no section or cell named {name}", path=path, hint=hint)
-
-
-def cell_step(runbook: Runbook, name: str, path: str) -> tuple[Section, Step]:
-    """The step of a cell ``run`` can run; a cell that is not run says why."""
-    section, item = find_cell(runbook, name, path)
-    if isinstance(item, Snippet) or not item.executable:
-        reason = item.reason if isinstance(item, Snippet) else "marked not executable"
-        raise OpsdocError(
-            f"cell {name} is not run: {reason or 'not a step'}",
-            path=f"{path}:{item.line}",
-            hint=f"`opsdoc print {path}#{name}` shows it",
-        )
-    return section, item
 
 
 def cell_rows(runbook: Runbook) -> list[dict[str, Any]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +13,7 @@ from opsdoc.cli import render
 from opsdoc.cli.app import app
 from opsdoc.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, OpsdocError
 from opsdoc.load import DEFAULT_MAX_BYTES, empty_folders, iter_runbook_paths, parse_size
+from opsdoc.lookup import split_target
 from opsdoc.model import PHASES, Runbook, Section, to_dict
 from opsdoc.read import read_document, read_runbook
 
@@ -124,29 +124,6 @@ def _rows(runbook: Runbook) -> list[dict[str, Any]]:
     for section in runbook.sections:
         visit(section, 0)
     return out
-
-
-def split_target(target: str) -> tuple[str, str | None]:
-    """``file.md#section-id`` into the file and the anchor (a file may contain #).
-
-    A section id alone (pasted from ``list``, with or without its ``#``) is
-    the usual slip: the error says the file goes first.
-    """
-    if os.path.exists(target) or "#" not in target:
-        path, anchor = target, None
-    else:
-        path, _, rest = target.rpartition("#")
-        anchor = rest or None
-    if not os.path.exists(path):
-        alone = not path or ("/" not in path and "." not in path)
-        raise OpsdocError(
-            "no file given before the section id" if not path else "no such file",
-            path=path or None,
-            hint=f"pass FILE#SECTION, e.g. runbooks/db.md#{anchor or path}"
-            if alone
-            else "check the path",
-        )
-    return path, anchor
 
 
 @app.command("show")

@@ -9,9 +9,6 @@ the run with exit code 3 naming the flag.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -21,34 +18,17 @@ from rich.text import Text
 
 from opsdoc.cli import render
 from opsdoc.cli.app import app
-from opsdoc.cli.cells_cmd import cell_step, named_cell
 from opsdoc.cli.param_file import read_param_file, warn_secret_args
-from opsdoc.cli.read_cmds import split_target
 from opsdoc.cli.run_ui import FLAGS, JsonUI, TerminalUI, resolved_code
 from opsdoc.cli.signals import interrupts_as_ctrl_c
-from opsdoc.config import Target, dsn_password, load_config
 from opsdoc.errors import OpsdocError
 from opsdoc.execute import COMMIT_WAIT
 from opsdoc.execute.plan import (
-    ALL_CELLS,
-    Plan,
-    all_cells,
-    all_cells_id,
-    alternatives,
     parse_param_args,
-    required_params,
-    resolve_params,
-    select_steps,
 )
 from opsdoc.execute.process import interpreter_problem
-from opsdoc.execute.resume import ResumeState, ask_again, load_state, match_steps, runbook_path
-from opsdoc.execute.runner import Policy, Runner, RunSettings, asked_interpreter
-from opsdoc.identity import current as current_identity
-from opsdoc.journal import Journal
-from opsdoc.mask import Masker
-from opsdoc.model import Runbook, Section
-from opsdoc.parse.cells import categories as cell_categories
-from opsdoc.read import read_runbook
+from opsdoc.execute.runner import Policy, asked_interpreter
+from opsdoc.execute.session import RunRequest, Session, prepare, shown
 
 
 @app.command("run")
@@ -133,130 +113,43 @@ def run_cmd(
     ] = COMMIT_WAIT,
 ) -> None:
     """Run a scenario's steps safely, and journal every action."""
-    allowed = _allowed(allow)
     # JSON lines are for scripts: never prompt, let --yes and --allow decide.
     interactive = sys.stdin.isatty() and not yes and not as_json
-    cfg_hint = Path(split_target(target)[0]) if target else Path.cwd()
-    settings_journal = journal
-    finished: dict[int, str] = {}
-    committed: dict[int, set[int]] = {}
     given = parse_param_args(param)
     warn_secret_args(given)
     if param_file:
         given = {**read_param_file(param_file), **given}
-    resumed_from = None
-    state = _resume_state(resume, journal, config, cfg_hint) if resume else None
-    if state is not None:
-        resumed_from = state.run_id
-        target = f"{runbook_path(state)}#{state.section}"
-        given = {**state.params, **given}
-        db = db or state.target_arg
-        option = option or state.options
-        step = step or state.steps
-        only = only or state.only
-        start = start or state.start
-    if not target:
-        raise OpsdocError("run needs FILE#SECTION", hint="`opsdoc list FILE` shows the sections")
-    path, anchor = split_target(target)
-    if every_cell or category:
-        if anchor or not every_cell:
-            raise OpsdocError(
-                "--all runs a whole file; --category goes with it",
-                hint=f"opsdoc run {path} --all [--category NAME]",
-            )
-        anchor = all_cells_id(category)
-    cfg = load_config(config, near=Path(path))
-    runbook = read_runbook(path, command_rules=cfg.command_rules, sql_rules=cfg.sql_rules)
-    section, cell_step = _section(runbook, anchor, path)
-    numbers = step or cell_step
-    planned = select_steps(section, only=only, numbers=numbers, start=start, options=option)
-    if not planned:
-        raise OpsdocError(
-            f"nothing to run in {_shown(section)}",
-            path=path,
-            hint=_nothing_hint(runbook, section),
+    session = prepare(
+        RunRequest(
+            ref=target,
+            params=given,
+            options=list(option),
+            only=only,
+            steps=list(step),
+            start=start,
+            every_cell=every_cell,
+            categories=list(category),
+            target=db,
+            journal=journal,
+            config=config,
+            resume=resume,
+            interactive=interactive,
+            yes=yes,
+            allow=_allowed(allow),
+            dry_run=dry_run,
+            commit_wait=commit_wait,
+            argv=sys.argv[1:],
         )
-    notes: list[str] = []
-    if state is not None:
-        finished, committed, notes = match_steps(state, select_steps(section), runbook.sha256)
-        ask_again(state, given, cfg.params, interactive)
-    offered = alternatives(planned)
-    if not interactive and not option and len(offered) > 1:
-        raise OpsdocError(
-            f"#{section.id} offers alternatives: {', '.join(offered)}",
-            hint="choose one with --option LABEL",
-        )
-    tgt = cfg.target(db)
-    # A dry run connects to nothing and runs nothing: what it lacks is in the plan.
-    if tgt is None and any(p.step.lang == "sql" for p in planned) and not dry_run:
-        raise OpsdocError(
-            f"#{section.id} has SQL steps and no target is set",
-            hint="pass --target NAME|DSN, or set default_target in opsdoc.toml",
-        )
-    params = required_params(planned)
-    ui: TerminalUI | JsonUI = JsonUI() if as_json else TerminalUI(interactive)
-    values = resolve_params(
-        params,
-        given=given,
-        config=cfg.params,
-        ask=ui.ask_param if interactive and not dry_run else None,
-        missing_ok=dry_run,
     )
-    masker = Masker([values[p.name] for p in params if p.secret and p.name in values])
-    if tgt and tgt.password:
-        masker.add(tgt.password)
-    if tgt and tgt.read_dsn and (read_password := dsn_password(tgt.read_dsn)):
-        masker.add(read_password)
-    plan = Plan(runbook, section, planned, values, {p.name for p in params if p.secret})
     if dry_run:
-        _print_plan(plan, tgt, masker, allowed, yes, as_json)
+        _print_plan(session, as_json)
         raise typer.Exit(0)
-    store = Journal(settings_journal or cfg.journal)
-    who = current_identity()
-    user = who.user
-    runlog = store.start_run(
-        runbook=str(Path(path).resolve()),  # a resume from another folder finds the same file
-        section=section.id,
-        content_hash=runbook.sha256,
-        user=user,
-        host=socket.gethostname(),
-        target=masker.mask(tgt.label()) if tgt else None,
-        git_commit=_git_commit(Path(path)),
-        params={p.name: values[p.name] for p in params if p.name in values and not p.secret},
-        argv=masker.mask_data(sys.argv[1:]),
-        masker=masker,
-        resumed_from=resumed_from,
-        identity=who.fields(),
-    )
-    runlog.event(
-        "run_options",
-        options=option,
-        only=only,
-        steps=numbers,
-        start=start,
-        cell=anchor if cell_step else None,
-        target_arg=db if db and tgt and tgt.name != "dsn" else None,
-    )
-    ui.started(runlog.id, plan, tgt, masker)
-    if state is not None:
-        runlog.event("run_resumed", resumed_from=state.run_id, notes=notes)
-        ui.event("run_resumed", {"step": None, "resumed_from": state.run_id, "notes": notes})
-    settings = RunSettings(
-        policy=Policy(interactive=interactive, yes=yes, allow=allowed),
-        target=tgt,
-        user=user,
-        cwd=Path(
-            os.path.abspath(path)
-        ).parent,  # as given: a cwd chain climbs the path the user sees
-        options=option,
-        finished_before=finished,
-        committed_before=committed,
-        commit_wait=commit_wait,
-    )
-    runner = Runner(plan, settings, runlog, masker, ui)
+    ui: TerminalUI | JsonUI = JsonUI() if as_json else TerminalUI(interactive)
+    runner = session.start(ui)
+    ui.started(runner.runlog.id, session.plan, session.target, session.masker)
     with interrupts_as_ctrl_c(runner):
         code = runner.run()
-    ui.finished(runlog.id, code, runner.status)
+    ui.finished(runner.runlog.id, code, runner.status)
     raise typer.Exit(code)
 
 
@@ -271,55 +164,10 @@ def _allowed(values: list[str]) -> frozenset[str]:
     return frozenset(out)
 
 
-def _section(runbook: Runbook, anchor: str | None, path: str) -> tuple[Section, list[int]]:
-    """The section a run goes through, and the step to run when ``anchor`` names a cell."""
-    if not anchor:
-        ids = ", ".join(s.id for s in runbook.walk() if s.steps)
-        raise OpsdocError(
-            "run needs a section or a cell: FILE#SECTION or FILE#CELL",
-            path=path,
-            hint=f"sections with steps: {ids}; `opsdoc list --cells {path}` names the cells; "
-            "--all runs every cell",
-        )
-    if anchor.startswith(ALL_CELLS + ":") or anchor == ALL_CELLS:
-        return all_cells(runbook, anchor), []
-    section = runbook.find(anchor)
-    if section is not None and not named_cell(runbook, anchor):
-        return section, []
-    section, step = cell_step(runbook, anchor, path)
-    return section, [section.steps.index(step) + 1]
-
-
-def _git_commit(path: Path) -> str | None:
-    try:
-        result = subprocess.run(
-            ["git", "-C", str(path.resolve().parent), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
-
-
-def _resume_state(run_id: str, journal: str | None, config: Path | None, near: Path) -> ResumeState:
-    """Where a run left off: its runbook, section, params and what it finished."""
-    cfg = load_config(config, near=near)
-    store = Journal(journal or cfg.journal)
-    return load_state(store.events(store.resolve(run_id)))
-
-
-def _print_plan(
-    plan: Plan,
-    tgt: Target | None,
-    masker: Masker,
-    allowed: frozenset[str],
-    yes: bool,
-    as_json: bool,
-) -> None:
-    policy = Policy(interactive=False, yes=yes, allow=allowed)
+def _print_plan(session: Session, as_json: bool) -> None:
+    """What a run would do, and what it lacks (params, a target): nothing is asked."""
+    plan, tgt, masker = session.plan, session.target, session.masker
+    policy = Policy(interactive=False, yes=session.policy.yes, allow=session.policy.allow)
     rows = []
     for planned in plan.steps:
         step = planned.step
@@ -342,7 +190,7 @@ def _print_plan(
                 "code": masker.mask(resolved_code(step.code, plan.values, masker)),
             }
         )
-    missing = [p.name for p in required_params(plan.steps) if p.name not in plan.values]
+    missing = session.missing_params
     if as_json:
         data = {"section": plan.section.id, "target": tgt.shown() if tgt else None, "steps": rows}
         print(json.dumps({**data, "missing_params": missing}, indent=2, ensure_ascii=False))
@@ -350,12 +198,12 @@ def _print_plan(
     console = render.console
     console.print(
         Text(
-            f"Plan for {_shown(plan.section)}" + (f" on {tgt.shown()}" if tgt else ""), style="bold"
+            f"Plan for {shown(plan.section)}" + (f" on {tgt.shown()}" if tgt else ""), style="bold"
         )
     )
     if missing:
         console.print(Text(f"a run needs --param for: {', '.join(missing)}", style="yellow"))
-    if tgt is None and any(row["lang"] == "sql" for row in rows):
+    if session.missing_target:
         console.print(Text("a run needs --target NAME|DSN for its SQL steps", style="yellow"))
     for row in rows:
         needs = f"  (needs {row['needs']})" if row["needs"] else ""
@@ -369,15 +217,3 @@ def _print_plan(
         console.print(Text(row["code"].rstrip(), style="dim"))
         if row["problem"]:
             console.print(Text(f"   a run will fail here: {row['problem']}", style="yellow"))
-
-
-def _shown(section: Section) -> str:
-    """How a plan names what it runs: ``#id``, or for ``--all`` "every cell"."""
-    return section.title if section.id.startswith(ALL_CELLS) else f"#{section.id}"
-
-
-def _nothing_hint(runbook: Runbook, section: Section) -> str:
-    if section.id.startswith(ALL_CELLS + ":"):
-        known = sorted({c for _, item in runbook.cells() for c in cell_categories(item.attrs)})
-        return "categories here: " + (", ".join(known) or "none") + " (names match exactly)"
-    return "it has no executable steps for these filters"

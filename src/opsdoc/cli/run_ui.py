@@ -58,9 +58,15 @@ class TerminalUI:
         self.values: dict[str, str] = {}
         self.masker = Masker()
         self.total = 0
+        self.titles: dict[tuple[str | None, str | None], str] = {}  # (group, option) -> title
 
     def started(self, run_id: str, plan: Plan, tgt: Target | None, masker: Masker) -> None:
         self.values, self.masker = plan.values, masker
+        self.titles = {}
+        for planned in plan.steps:
+            key = (planned.step.group, planned.step.option)
+            if planned.step.option and planned.step.title:
+                self.titles.setdefault(key, planned.step.title)
         self.total = sum(1 for s in plan.section.steps if s.executable)
         where = f" against {masker.mask(tgt.shown())}" if tgt else ""
         line = visible(f"Run {run_id}: {plan.section.title}{where}")
@@ -170,8 +176,13 @@ class TerminalUI:
             if answer in ("q", "quit"):
                 return "quit"
             if answer in ("o", "option") and options:
+                group = planned.step.group
                 for number, label in enumerate(options, 1):
-                    self.console.print(f"    {number}. {label}")
+                    title = self.titles.get((group, label))
+                    line = f"    {number}. {label}" + (f": {title}" if title else "")
+                    if label == planned.step.option:
+                        line += "  (this one)"
+                    self.console.print(Text(visible(line)))
                 pick = self.ask("  which option? ")
                 if pick.isdigit() and 1 <= int(pick) <= len(options):
                     return "option:" + options[int(pick) - 1]

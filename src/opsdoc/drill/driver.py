@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from opsdoc.config import Target, load_config
+from opsdoc.config import Target
 from opsdoc.drill.fenced import run_fence, tail
 from opsdoc.drill.files import expand
 from opsdoc.drill.sandbox import Sandbox, SandboxError
@@ -37,21 +37,13 @@ from opsdoc.drill.spec import Drill, DrillResult, Failure
 from opsdoc.errors import OpsdocError
 from opsdoc.execute import Confirmation, StepInterrupted
 from opsdoc.execute.plan import (
-    Plan,
     PlannedStep,
-    alternatives,
-    required_params,
-    resolve_params,
-    select_steps,
 )
-from opsdoc.execute.runner import EXIT_INTERRUPTED, EXIT_OK, Policy, Runner, RunSettings
+from opsdoc.execute.runner import EXIT_INTERRUPTED, EXIT_OK
+from opsdoc.execute.session import RunRequest, Session, prepare
 from opsdoc.execute.sql import find_psql
+from opsdoc.identity import Identity
 from opsdoc.journal import Journal
-from opsdoc.mask import Masker
-from opsdoc.read import read_runbook
-
-# Everything may run: the sandbox is the drill's own, and the fix is what is on trial.
-DRILL_POLICY = Policy(interactive=False, yes=True, allow=frozenset({"write", "destructive"}))
 
 Echo = Callable[[str], None]
 
@@ -132,10 +124,9 @@ def run_drill(drill: Drill, ctx: DrillContext) -> DrillResult:
             except OpsdocError as exc:  # a schema file that does not load
                 raise _Failed(Failure("database", str(exc))) from None
         env = _environment(drill, dsn, folder)
-        masker = Masker()
-        masker.add(ctx.sandbox.password)
         with _phase(result, "plan", ctx.echo):
-            plan, masker = _plan(drill, env, masker)
+            session = _session(drill, dsn, env, folder, ctx)
+        masker = session.masker
         for kind in ("setup", "before"):
             with _phase(result, kind, ctx.echo):
                 for fence in drill.of(kind):  # type: ignore[arg-type]
@@ -143,7 +134,7 @@ def run_drill(drill: Drill, ctx: DrillContext) -> DrillResult:
                     if not outcome.ok:
                         raise _Failed(Failure(kind, outcome.message, line=fence.line))  # type: ignore[arg-type]
         with _phase(result, "run", ctx.echo):
-            result.run_id, failure = _run(drill, plan, dsn, env, folder, masker, ctx)
+            result.run_id, failure = _run(session, ctx)
             if failure is not None:
                 raise _Failed(failure)
         with _phase(result, "check", ctx.echo):
@@ -191,80 +182,51 @@ def _environment(drill: Drill, dsn: str, folder: Path) -> dict[str, str]:
     return env
 
 
-def _plan(drill: Drill, env: dict[str, str], masker: Masker) -> tuple[Plan, Masker]:
-    """The steps the drill runs, every parameter from the drill itself."""
-
-    def fail(message: str) -> _Failed:
-        return _Failed(Failure("plan", message))
-
+def _session(
+    drill: Drill, dsn: str, env: dict[str, str], folder: Path, ctx: DrillContext
+) -> Session:
+    """The drill's run, prepared as ``opsdoc run`` prepares one; every param from the drill."""
     try:
-        cfg = load_config(None, near=drill.runbook)
-        runbook = read_runbook(
-            drill.runbook, command_rules=cfg.command_rules, sql_rules=cfg.sql_rules
-        )
-        section = runbook.find(drill.section)
-        if section is None:
-            raise fail(f"no section #{drill.section} in {drill.runbook}")
-        planned = select_steps(section, only=drill.only, numbers=drill.steps, options=drill.options)
-        if not planned:
-            raise fail(f"nothing to run in #{section.id} with these steps and options")
-        offered = alternatives(planned)
-        if not drill.options and len(offered) > 1:
-            raise fail(
-                f"#{section.id} offers alternatives: {', '.join(offered)}; "
-                "choose one with `- option: LABEL`"
-            )
         given = {
             name: expand(value, env, drill.file, drill.line) for name, value in drill.params.items()
         }
-        params = required_params(planned)
-        # Only the drill's own values: the environment and opsdoc.toml stay out of a sandbox.
-        values = resolve_params(params, given=given, config={}, environ={})
+        return prepare(
+            RunRequest(
+                ref=f"{drill.runbook}#{drill.section}",
+                params=given,
+                options=list(drill.options),
+                only=drill.only,
+                steps=list(drill.steps),
+                target=Target(name="drill", dsn=dsn, password=ctx.sandbox.password),
+                yes=True,  # the sandbox is the drill's own, and the fix is what is on trial
+                allow=frozenset({"write", "destructive"}),
+                identity=Identity(user=ctx.user, uid=None),
+                argv=["drill", drill.where],
+                cwd=folder,
+                env=env,
+                environ={},  # the environment and opsdoc.toml stay out of a sandbox
+                config_params=False,
+            )
+        )
     except OpsdocError as exc:
-        raise fail(exc.message + (f" ({exc.hint})" if exc.hint else "")) from None
-    secrets = {p.name for p in params if p.secret}
-    masker = Masker([*masker.values, *(values[n] for n in secrets if n in values)])
-    return Plan(runbook, section, planned, values, secrets), masker
+        hint = exc.hint
+        if "offers alternatives" in exc.message:
+            hint = "choose one with `- option: LABEL`"
+        raise _Failed(Failure("plan", exc.message + (f" ({hint})" if hint else ""))) from None
 
 
-def _run(
-    drill: Drill,
-    plan: Plan,
-    dsn: str,
-    env: dict[str, str],
-    folder: Path,
-    masker: Masker,
-    ctx: DrillContext,
-) -> tuple[str, Failure | None]:
+def _run(session: Session, ctx: DrillContext) -> tuple[str, Failure | None]:
     """The scenario as a journaled run: its run id, and what failed if anything did."""
-    target = Target(name="drill", dsn=dsn, password=ctx.sandbox.password)
-    runlog = ctx.journal.start_run(
-        runbook=str(drill.runbook),
-        section=plan.section.id,
-        content_hash=plan.runbook.sha256,
-        user=ctx.user,
-        host=ctx.host,
-        target=target.label(),
-        git_commit=None,
-        params={k: v for k, v in plan.values.items() if k not in plan.secrets},
-        argv=["drill", drill.where],
-        masker=masker,
-    )
-    settings = RunSettings(
-        policy=DRILL_POLICY,
-        target=target,
-        user=ctx.user,
-        cwd=folder,
-        env=env,
-        options=list(drill.options),
-    )
     ui = _DrillUI(ctx.echo)
-    code = Runner(plan, settings, runlog, masker, ui).run()
+    runner = session.start(ui, journal=ctx.journal)
+    code = runner.run()
     if code == EXIT_INTERRUPTED:
         raise KeyboardInterrupt
     if code != EXIT_OK:
-        return runlog.id, ui.failure or Failure("run", f"the run ended with exit code {code}")
-    return runlog.id, None
+        return runner.runlog.id, ui.failure or Failure(
+            "run", f"the run ended with exit code {code}"
+        )
+    return runner.runlog.id, None
 
 
 def _user() -> str:

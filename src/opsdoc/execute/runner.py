@@ -26,7 +26,14 @@ from opsdoc.execute.cancel import Cancelled, CancelToken
 from opsdoc.execute.decisions import Decision, Policy, refusal_why
 from opsdoc.execute.expect import holds
 from opsdoc.execute.output_log import StepOutput
-from opsdoc.execute.plan import Plan, PlannedStep, alternatives, option_matches, step_cwd
+from opsdoc.execute.plan import (
+    Plan,
+    PlannedStep,
+    alternatives,
+    option_matches,
+    required_params,
+    step_cwd,
+)
 from opsdoc.execute.resume import code_hash, without_committed
 from opsdoc.execute.terminal import terminal_rows
 from opsdoc.journal import RunLog
@@ -67,6 +74,8 @@ class RunSettings:
     commit_wait: float = COMMIT_WAIT
     # Resume: statements (1-based) an interrupted step already committed, by step number.
     committed_before: dict[int, set[int]] = field(default_factory=dict)
+    resumed_from: str | None = None  # the run this one goes on with
+    resume_notes: list[str] = field(default_factory=list)  # how its steps were matched
 
 
 class _StepHooks:
@@ -138,6 +147,7 @@ class Runner:
         self.status = ""  # how the run ended: ok, failed, refused, stopped, interrupted, cancelled
         self._index_map: list[int] = []  # resumed SQL step: its statements' original numbers
         self.run_env = cell_env.RunEnv()  # what earlier bash steps exported or unset
+        self._inputs: dict[str, Any] | None = None  # the plan's inputs, by name
 
     def log(self, type: str, step: int | None = None, **data: Any) -> None:
         """Journal an event and show it; both see only masked data."""
@@ -152,7 +162,13 @@ class Runner:
     def run(self) -> int:
         exit_code = EXIT_OK
         chosen = list(self.settings.options)
-        options = alternatives(self.plan.steps)
+        taken: dict[str | None, str] = {}  # a group's option a person ran: the others are not
+        if self.settings.resumed_from:
+            self.log(
+                "run_resumed",
+                resumed_from=self.settings.resumed_from,
+                notes=self.settings.resume_notes,
+            )
         try:
             for index, planned in enumerate(self.plan.steps):
                 self.cancel.check()
@@ -170,8 +186,12 @@ class Runner:
                 if step.option and chosen and not option_matches(step.option, chosen):
                     self.log("step_skipped", planned.number, why=f"option {step.option} not chosen")
                     continue
+                if step.option and taken.get(step.group, step.option) != step.option:
+                    why = f"option {taken[step.group]} was run instead"
+                    self.log("step_skipped", planned.number, why=why)
+                    continue
                 self.log("step_planned", planned.number, **_describe(planned))
-                decision = self.gate(planned, options)
+                decision = self.gate(planned, self._others(planned))
                 if decision == "quit":
                     self.log("run_finished", status="stopped", exit_code=exit_code)
                     return exit_code
@@ -183,6 +203,8 @@ class Runner:
                         )
                         continue
                     decision = "run"
+                if step.option and decision == "run":
+                    taken[step.group] = step.option
                 if decision == "skip":
                     self.log("step_skipped", planned.number, why="skipped by the user")
                     continue
@@ -237,6 +259,13 @@ class Runner:
     def _current_number(self) -> int | None:
         return self._current.number if self._current else None
 
+    def _others(self, planned: PlannedStep) -> list[str]:
+        """The options a person may switch to at this step: its own group's, if it has one."""
+        step = planned.step
+        if not step.option:
+            return []
+        return alternatives([p for p in self.plan.steps if p.step.group == step.group])
+
     def gate(self, planned: PlannedStep, options: list[str]) -> str:
         """run, skip, quit, option:X, or refused (the policy does not permit it)."""
         policy = self.settings.policy
@@ -250,6 +279,7 @@ class Runner:
         step = planned.step
         policy = self.settings.policy
         self._current = planned
+        self._ask_missing(planned)
         user = self.settings.user
         granted = Decision(True, user, "prompt" if policy.interactive else "policy")
         if policy.needs_approval(step.safety):
@@ -297,6 +327,28 @@ class Runner:
                 why=refusal_why("a statement", hooks.needed),
             )
         return code
+
+    def _ask_missing(self, planned: PlannedStep) -> None:
+        """Interactive: ask for the inputs this step needs and nobody gave, now, not upfront."""
+        ask = getattr(self.ui, "ask_param", None)
+        if self._inputs is None:
+            self._inputs = {p.name: p for p in required_params(self.plan.steps)}
+        values = self.plan.values
+        wanted = [
+            self._inputs[p.name]
+            for p in planned.step.params
+            if p.name in self._inputs and p.name not in values
+        ]
+        if not wanted or ask is None or not self.settings.policy.interactive:
+            return
+        given = {}
+        for param in {p.name: p for p in wanted}.values():
+            values[param.name] = ask(param)
+            if param.secret:
+                self.plan.secrets.add(param.name)
+                self.masker.add(values[param.name])
+            given[param.name] = values[param.name]
+        self.log("params_given", planned.number, values=given)
 
     def _approval(self, planned: PlannedStep) -> Decision:
         """Wait, through the front end, for someone other than the runner to approve."""
