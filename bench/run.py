@@ -34,7 +34,7 @@ from opsdoc.read import read_runbook
 
 
 class QuietUI:
-    def event(self, type: str, data: dict[str, Any]) -> None:
+    def event(self, event: Any) -> None:
         pass
 
     def output(self, text: str, stream: str) -> None:

@@ -30,12 +30,12 @@ class ScriptedUI:
     def __init__(self, choices: list[str] | None = None, confirms: list[bool] | None = None):
         self.choices = list(choices or [])
         self.confirms = list(confirms or [])
-        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.events: list[Any] = []
         self.printed: list[str] = []
         self.asked: list[Any] = []
 
-    def event(self, type: str, data: dict[str, Any]) -> None:
-        self.events.append((type, data))
+    def event(self, event: Any) -> None:
+        self.events.append(event)
 
     def output(self, text: str, stream: str) -> None:
         self.printed.append(text)
@@ -272,7 +272,7 @@ def test_a_destructive_step_under_the_two_person_rule_waits_for_another_person(
     assert victim.exists() and thread.is_alive()  # it waits; nothing ran
     box.decide(1, Decision(True, "alice", "approval", reason="I am sure"))
     wait_for(
-        lambda: any(t == "approval_refused" for t, _ in ui.events), "the self-approval refused"
+        lambda: any(e.type == "approval_refused" for e in ui.events), "the self-approval refused"
     )
     assert victim.exists() and thread.is_alive()  # still waiting
     wait_for(lambda: box.waiting() == {1: "alice"}, "the run to wait again")

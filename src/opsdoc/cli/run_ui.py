@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from rich.text import Text
 
+from opsdoc import events as ev
 from opsdoc.cli import render
 from opsdoc.cli.prompt import ask_until, clock
 from opsdoc.cli.safe_text import visible
@@ -90,63 +91,60 @@ class TerminalUI:
                 Text(f"to go on where it stopped: opsdoc run --resume {run_id}", style="dim")
             )
 
-    def event(self, type: str, data: dict[str, Any]) -> None:
-        data = _visible_data(data)  # titles, code, errors: written by the runbook or the server
-        step = data.get("step")
-        if type == "step_planned":
+    def event(self, event: ev.RunEvent) -> None:
+        type, step, data = ev.encode(event)
+        # titles, code, errors: written by the runbook or the server, shown without escapes
+        e = ev.decode(type, step, _visible_data(data))
+        say = self.console.print
+        if isinstance(e, ev.StepPlanned):
             head = Text(f"\nStep {step}/{self.total} · ")
-            head.append(data["phase"], style=render.PHASE_STYLE.get(data["phase"], ""))
-            head.append(f" · {data['lang']} · ")
-            head.append(data["safety"], style=render.SAFETY_STYLE.get(data["safety"], ""))
-            if data.get("option"):
-                head.append(f" · option {data['option']}", style="bold")
-            if data.get("group"):
-                head.append(f" · {data['group']}", style="dim")
-            self.console.print(head)
-            if data.get("title"):
-                self.console.print(Text(f"  {data['title']}", style="italic"))
-            code = resolved_code(data["code"], self.values, self.masker)
-            render.code(self.masker.mask(code), data["lang"], data["line"])
-        elif type == "step_refused":
-            hint = f" (pass {FLAGS[data['needs']]})" if data.get("needs") in FLAGS else ""
-            self.console.print(Text(f"  refused: {data['why']}{hint}", style="bold red"))
-        elif type == "approval_requested":
-            self.console.print(
-                Text(f"  waiting for another person to approve step {step}", style="yellow")
-            )
-        elif type == "approval_refused":
-            self.console.print(Text(f"  approval by {data['by']} refused: {data['why']}"))
-        elif type == "step_skipped":
-            self.console.print(Text(f"  skipped step {step}: {data['why']}", style="dim"))
-        elif type == "statement_skipped":
-            line = f"  skipped statement {data['index']} of step {step}: {data['why']}"
-            self.console.print(Text(line, style="yellow"))
-        elif type == "env_carried":
+            head.append(e.phase, style=render.PHASE_STYLE.get(e.phase, ""))
+            head.append(f" · {e.lang} · ")
+            head.append(e.safety, style=render.SAFETY_STYLE.get(e.safety, ""))
+            if e.option:
+                head.append(f" · option {e.option}", style="bold")
+            if e.group:
+                head.append(f" · {e.group}", style="dim")
+            say(head)
+            if e.title:
+                say(Text(f"  {e.title}", style="italic"))
+            code = resolved_code(e.code, self.values, self.masker)
+            render.code(self.masker.mask(code), e.lang, e.line)
+        elif isinstance(e, ev.StepRefused):
+            hint = f" (pass {FLAGS[e.needs]})" if e.needs in FLAGS else ""
+            say(Text(f"  refused: {e.why}{hint}", style="bold red"))
+        elif isinstance(e, ev.ApprovalRequested):
+            say(Text(f"  waiting for another person to approve step {step}", style="yellow"))
+        elif isinstance(e, ev.ApprovalRefused):
+            say(Text(f"  approval by {e.by} refused: {e.why}"))
+        elif isinstance(e, ev.StepSkipped):
+            say(Text(f"  skipped step {step}: {e.why}", style="dim"))
+        elif isinstance(e, ev.StatementSkipped):
+            line = f"  skipped statement {e.index} of step {step}: {e.why}"
+            say(Text(line, style="yellow"))
+        elif isinstance(e, ev.EnvCarried):
             parts = []
-            if data["exported"]:
-                parts.append("the next steps see " + ", ".join(data["exported"]))
-            if data["unset"]:
-                parts.append("unset for them: " + ", ".join(data["unset"]))
-            if data["refused"]:
-                parts.append("not carried (they choose what runs): " + ", ".join(data["refused"]))
-            self.console.print(Text("  " + "; ".join(parts), style="dim"))
-        elif type == "run_resumed":
-            for note in [f"resuming run {data['resumed_from']}", *data["notes"]]:
-                self.console.print(Text(f"  {note}", style="yellow"))
-        elif type == "expectation":
-            mark = "✓" if data["held"] else "✗"
-            style = "green" if data["held"] else "bold red"
-            self.console.print(Text(f"  {mark} expected: {data['expected']}", style=style))
-        elif type == "step_finished":
-            status = data["status"]
-            line = f"  step {step} {status} in {data['duration']:.2f}s"
-            if data.get("error"):
-                line += f": {data['error']}"
-            self.console.print(Text(line, style="green" if status == "ok" else "bold red"))
-        elif type == "run_interrupted":
-            self.console.print(
-                Text("  interrupted: nothing left running, open work rolled back", style="bold red")
-            )
+            if e.exported:
+                parts.append("the next steps see " + ", ".join(e.exported))
+            if e.unset:
+                parts.append("unset for them: " + ", ".join(e.unset))
+            if e.refused:
+                parts.append("not carried (they choose what runs): " + ", ".join(e.refused))
+            say(Text("  " + "; ".join(parts), style="dim"))
+        elif isinstance(e, ev.RunResumed):
+            for note in [f"resuming run {e.resumed_from}", *e.notes]:
+                say(Text(f"  {note}", style="yellow"))
+        elif isinstance(e, ev.Expectation):
+            mark = "✓" if e.held else "✗"
+            say(Text(f"  {mark} expected: {e.expected}", style="green" if e.held else "bold red"))
+        elif isinstance(e, ev.StepFinished):
+            line = f"  step {step} {e.status} in {e.duration or 0:.2f}s"
+            if e.error:
+                line += f": {e.error}"
+            say(Text(line, style="green" if e.status == "ok" else "bold red"))
+        elif isinstance(e, ev.RunInterrupted):
+            what = "cancelled" if e.status == "cancelled" else "interrupted"
+            say(Text(f"  {what}: nothing left running, open work rolled back", style="bold red"))
 
     def output(self, text: str, stream: Literal["stdout", "stderr"]) -> None:
         sys.stdout.write(visible(text))  # escapes in output must not repaint the screen
@@ -259,8 +257,9 @@ class JsonUI:
     def finished(self, run_id: str, code: int, status: str = "") -> None:
         self._line({"type": "exit", "run_id": run_id, "exit_code": code, "status": status})
 
-    def event(self, type: str, data: dict[str, Any]) -> None:
-        self._line({"type": type, **data})
+    def event(self, event: ev.RunEvent) -> None:
+        type, step, data = ev.encode(event)
+        self._line({"type": type, "step": step, **data})
 
     def output(self, text: str, stream: Literal["stdout", "stderr"]) -> None:
         self._line({"type": "output", "stream": stream, "text": text})

@@ -27,8 +27,9 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
+from opsdoc import events as ev
 from opsdoc.config import Target
 from opsdoc.drill.fenced import run_fence, tail
 from opsdoc.drill.files import expand
@@ -73,25 +74,25 @@ class _DrillUI:
         self.failure: Failure | None = None
         self._output: list[str] = []
 
-    def event(self, type: str, data: dict[str, Any]) -> None:
-        step = data.get("step")
-        if type == "step_started":
+    def event(self, event: ev.RunEvent) -> None:
+        step = event.step
+        if isinstance(event, ev.StepStarted):
             self._output = []
-        if self.echo and type in ("step_planned", "step_finished", "step_skipped"):
-            detail = data.get("status") or data.get("why") or data.get("title") or ""
-            self.echo(f"    step {step} {type.removeprefix('step_')}: {detail}")
+        if self.echo and isinstance(event, ev.StepPlanned | ev.StepFinished | ev.StepSkipped):
+            detail = getattr(event, "status", "") or getattr(event, "why", "")
+            detail = detail or getattr(event, "title", "") or ""
+            self.echo(f"    step {step} {event.type.removeprefix('step_')}: {detail}")
         if self.failure is not None:
             return
-        if type == "step_finished" and data.get("status") != "ok":
+        if isinstance(event, ev.StepFinished) and event.status != "ok":
             last = tail("".join(self._output))
-            text = f"{data.get('status')}: {data.get('error') or 'no error given'}"
+            text = f"{event.status}: {event.error or 'no error given'}"
             self.failure = Failure("run", text + (f"; output: {last}" if last else ""), step=step)
-        elif type == "expectation" and not data.get("held"):
-            expected = data.get("expected")
-            text = f"did not show what the runbook expects: {expected}"
+        elif isinstance(event, ev.Expectation) and not event.held:
+            text = f"did not show what the runbook expects: {event.expected}"
             self.failure = Failure("run", text, step=step)
-        elif type == "step_refused":
-            self.failure = Failure("run", f"refused: {data.get('why')}", step=step)
+        elif isinstance(event, ev.StepRefused):
+            self.failure = Failure("run", f"refused: {event.why}", step=step)
 
     def output(self, text: str, stream: Literal["stdout", "stderr"]) -> None:
         self._output.append(text)

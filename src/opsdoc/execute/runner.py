@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from opsdoc import events as ev
 from opsdoc.config import Target
 from opsdoc.execute import (
     COMMIT_WAIT,
@@ -50,7 +51,7 @@ Choice = str  # "run" | "skip" | "quit" | "option:<label>"
 class RunUI(Protocol):
     """The person (or script) on the other end of a run."""
 
-    def event(self, type: str, data: dict[str, Any]) -> None: ...
+    def event(self, event: ev.RunEvent) -> None: ...
 
     def output(self, text: str, stream: Literal["stdout", "stderr"]) -> None: ...
 
@@ -89,10 +90,11 @@ class _StepHooks:
         self.cancel = runner.cancel  # executors check it and are woken by it
 
     def _journal(self, text: str, stream: str, truncated: bool) -> None:
-        extra = {"truncated": True} if truncated else {}
-        self.runner.runlog.event(
-            "output", step=self.planned.number, text=text, stream=stream, **extra
+        # Straight to the journal: the UI saw this chunk already, through output().
+        _, step, data = ev.encode(
+            ev.Output(self.planned.number, text=text, stream=stream, truncated=truncated)
         )
+        self.runner.runlog.event("output", step=step, **data)
 
     def output(self, text: str, stream: Literal["stdout", "stderr"]) -> None:
         self.runner.ui.output(self.runner.masker.mask(text), stream)
@@ -113,15 +115,17 @@ class _StepHooks:
             decision = runner.settings.policy.decide(request.safety, user)
             why = refusal_why(f"the {request.kind}", request.safety)
             self.needed = decision.needs
-        runner.log(
-            "step_confirmed" if decision.granted else "step_refused",
-            self.planned.number,
-            kind=request.kind,
-            safety=request.safety,
-            statement=request.statement,
-            rowcount=request.rowcount,
-            **decision.journaled(),
-            **({} if decision.granted else {"why": why}),
+        cls = ev.StepConfirmed if decision.granted else ev.StepRefused
+        runner.emit(
+            cls(
+                step=self.planned.number,
+                kind=request.kind,
+                safety=request.safety,
+                statement=request.statement,
+                rowcount=request.rowcount,
+                **decision.journaled(),
+                **({} if decision.granted else {"why": why}),
+            )
         )
         return decision.granted
 
@@ -149,13 +153,17 @@ class Runner:
         self.run_env = cell_env.RunEnv()  # what earlier bash steps exported or unset
         self._inputs: dict[str, Any] | None = None  # the plan's inputs, by name
 
-    def log(self, type: str, step: int | None = None, **data: Any) -> None:
+    def emit(self, event: ev.RunEvent) -> None:
         """Journal an event and show it; both see only masked data."""
+        type, step, data = ev.encode(event)
         data = self.masker.mask_data(data)
-        if type == "run_finished":
-            self.status = str(data.get("status") or "")
+        if isinstance(event, ev.RunFinished):
+            self.status = event.status
         self.runlog.event(type, step=step, **data)
-        self.ui.event(type, {"step": step, **data})
+        self.ui.event(ev.decode(type, step, data))
+
+    def skipped(self, planned: PlannedStep, why: str) -> None:
+        self.emit(ev.StepSkipped(step=planned.number, why=why))
 
     # -- the loop ------------------------------------------------------------
 
@@ -164,10 +172,10 @@ class Runner:
         chosen = list(self.settings.options)
         taken: dict[str | None, str] = {}  # a group's option a person ran: the others are not
         if self.settings.resumed_from:
-            self.log(
-                "run_resumed",
-                resumed_from=self.settings.resumed_from,
-                notes=self.settings.resume_notes,
+            self.emit(
+                ev.RunResumed(
+                    resumed_from=self.settings.resumed_from, notes=self.settings.resume_notes
+                )
             )
         try:
             for index, planned in enumerate(self.plan.steps):
@@ -175,46 +183,46 @@ class Runner:
                 step = planned.step
                 last = index == len(self.plan.steps) - 1
                 if planned.number in self.settings.finished_before:
-                    self.log(
-                        "step_skipped",
-                        planned.number,
-                        why="finished in the run being resumed",
-                        finished=True,  # a resume of this run skips it too
-                        code_hash=code_hash(step),
+                    self.emit(
+                        ev.StepSkipped(
+                            step=planned.number,
+                            why="finished in the run being resumed",
+                            finished=True,  # a resume of this run skips it too
+                            code_hash=code_hash(step),
+                        )
                     )
                     continue
                 if step.option and chosen and not option_matches(step.option, chosen):
-                    self.log("step_skipped", planned.number, why=f"option {step.option} not chosen")
+                    self.skipped(planned, f"option {step.option} not chosen")
                     continue
                 if step.option and taken.get(step.group, step.option) != step.option:
-                    why = f"option {taken[step.group]} was run instead"
-                    self.log("step_skipped", planned.number, why=why)
+                    self.skipped(planned, f"option {taken[step.group]} was run instead")
                     continue
-                self.log("step_planned", planned.number, **_describe(planned))
+                self.emit(_describe(planned))
                 decision = self.gate(planned, self._others(planned))
                 if decision == "quit":
-                    self.log("run_finished", status="stopped", exit_code=exit_code)
+                    self.emit(ev.RunFinished(status="stopped", exit_code=exit_code))
                     return exit_code
                 if decision.startswith("option:"):
                     chosen = [decision.split(":", 1)[1]]
                     if not option_matches(step.option, chosen):
-                        self.log(
-                            "step_skipped", planned.number, why=f"option {step.option} not chosen"
-                        )
+                        self.skipped(planned, f"option {step.option} not chosen")
                         continue
                     decision = "run"
                 if step.option and decision == "run":
                     taken[step.group] = step.option
                 if decision == "skip":
-                    self.log("step_skipped", planned.number, why="skipped by the user")
+                    self.skipped(planned, "skipped by the user")
                     continue
                 if decision == "refused":
-                    self.log(
-                        "step_refused",
-                        planned.number,
-                        safety=step.safety,
-                        **self.settings.policy.decide(step.safety, self.settings.user).journaled(),
-                        why=refusal_why(f"a {step.safety} step", step.safety),
+                    decided = self.settings.policy.decide(step.safety, self.settings.user)
+                    self.emit(
+                        ev.StepRefused(
+                            step=planned.number,
+                            safety=step.safety,
+                            **decided.journaled(),
+                            why=refusal_why(f"a {step.safety} step", step.safety),
+                        )
                     )
                     exit_code = EXIT_REFUSED
                     break
@@ -241,7 +249,7 @@ class Runner:
         except KeyboardInterrupt:
             return self._interrupted(False)
         status = {EXIT_OK: "ok", EXIT_FAILED: "failed", EXIT_REFUSED: "refused"}[exit_code]
-        self.log("run_finished", status=status, exit_code=exit_code)
+        self.emit(ev.RunFinished(status=status, exit_code=exit_code))
         return exit_code
 
     def stop(self, reason: str) -> bool:
@@ -252,8 +260,8 @@ class Runner:
     def _interrupted(self, cancelled: bool) -> int:
         status = "cancelled" if cancelled else "interrupted"
         why = f"cancelled: {self.cancel.reason}" if cancelled else self.interrupt_reason
-        self.log("run_interrupted", self._current_number(), why=why, status=status)
-        self.log("run_finished", status=status, exit_code=EXIT_INTERRUPTED)
+        self.emit(ev.RunInterrupted(step=self._current_number(), why=why, status=status))
+        self.emit(ev.RunFinished(status=status, exit_code=EXIT_INTERRUPTED))
         return EXIT_INTERRUPTED
 
     def _current_number(self) -> int | None:
@@ -285,27 +293,29 @@ class Runner:
         if policy.needs_approval(step.safety):
             approval = self._approval(planned)
             if not approval.granted:
-                self.log(
-                    "step_refused",
-                    planned.number,
-                    kind="step",
-                    safety=step.safety,
-                    requested_by=user,
-                    **approval.journaled(),
-                    why=f"not approved by {approval.by or 'anyone'}"
-                    + (f": {approval.reason}" if approval.reason else ""),
+                why = f"not approved by {approval.by or 'anyone'}"
+                self.emit(
+                    ev.StepRefused(
+                        step=planned.number,
+                        kind="step",
+                        safety=step.safety,
+                        requested_by=user,
+                        **approval.journaled(),
+                        why=why + (f": {approval.reason}" if approval.reason else ""),
+                    )
                 )
                 return EXIT_REFUSED
             granted = approval
-        self.log(
-            "step_confirmed",
-            planned.number,
-            kind="step",
-            safety=step.safety,
-            requested_by=user,
-            **granted.journaled(),
+        self.emit(
+            ev.StepConfirmed(
+                step=planned.number,
+                kind="step",
+                safety=step.safety,
+                requested_by=user,
+                **granted.journaled(),
+            )
         )
-        self.log("step_started", planned.number)
+        self.emit(ev.StepStarted(step=planned.number))
         hooks = _StepHooks(self, planned)
         done = self.settings.committed_before.get(planned.number)
         if done and step.lang == "sql":
@@ -319,12 +329,13 @@ class Runner:
             hooks.journaled.close()
         code = self.finish_step(outcome, planned)
         if outcome.status == "refused" and hooks.needed:
-            self.log(
-                "step_refused",
-                planned.number,
-                safety=step.safety,
-                needs=hooks.needed,
-                why=refusal_why("a statement", hooks.needed),
+            self.emit(
+                ev.StepRefused(
+                    step=planned.number,
+                    safety=step.safety,
+                    needs=hooks.needed,
+                    why=refusal_why("a statement", hooks.needed),
+                )
             )
         return code
 
@@ -348,13 +359,13 @@ class Runner:
                 self.plan.secrets.add(param.name)
                 self.masker.add(values[param.name])
             given[param.name] = values[param.name]
-        self.log("params_given", planned.number, values=given)
+        self.emit(ev.ParamsGiven(step=planned.number, values=given))
 
     def _approval(self, planned: PlannedStep) -> Decision:
         """Wait, through the front end, for someone other than the runner to approve."""
         user, number = self.settings.user, planned.number
         wait = getattr(self.ui, "await_approval", None)
-        self.log("approval_requested", number, safety=planned.step.safety, requested_by=user)
+        self.emit(ev.ApprovalRequested(step=number, safety=planned.step.safety, requested_by=user))
         while True:
             if wait is None:
                 return Decision(
@@ -363,12 +374,13 @@ class Runner:
             decision: Decision = wait(planned, user, self.cancel)
             if decision.by and decision.by != user:
                 return decision
-            self.log(
-                "approval_refused",
-                number,
-                by=decision.by,
-                requested_by=user,
-                why="the person who runs a step cannot approve it; another person must",
+            self.emit(
+                ev.ApprovalRefused(
+                    step=number,
+                    by=decision.by,
+                    requested_by=user,
+                    why="the person who runs a step cannot approve it; another person must",
+                )
             )
 
     def _resumed_sql(self, planned: PlannedStep, done: set[int]) -> Step | None:
@@ -383,12 +395,13 @@ class Runner:
         self._index_map = kept  # results renumbered back, so a later resume still matches
         for index in sorted(done):
             text = statements[index - 1].text if index <= len(statements) else ""
-            self.log(
-                "statement_skipped",
-                planned.number,
-                index=index,
-                text=text,
-                why="committed in the run being resumed; not run again",
+            self.emit(
+                ev.StatementSkipped(
+                    step=planned.number,
+                    index=index,
+                    text=text,
+                    why="committed in the run being resumed; not run again",
+                )
             )
         return rest if rest.statements else None
 
@@ -451,7 +464,7 @@ class Runner:
         for value in self.run_env.carry(change):
             self.masker.add(value)
         if change.exported or change.refused or change.unset:
-            self.log("env_carried", number, **cell_env.journaled(change))
+            self.emit(ev.EnvCarried(step=number, **cell_env.journaled(change)))
 
     def finish_step(self, outcome: StepOutcome, planned: PlannedStep) -> int:
         number = planned.number
@@ -459,13 +472,15 @@ class Runner:
         for result in outcome.statements:
             if kept and 1 <= result.index <= len(kept):
                 result.index = kept[result.index - 1]
-            self.log("statement", number, **to_dict(result))
+            data = to_dict(result)
+            data["rows"] = [list(row) for row in data.get("rows") or []]
+            self.emit(ev.Statement(step=number, **data))
         code = EXIT_OK
         if outcome.status == "ok":
             missed = []
             for expected in planned.step.expect:
                 held = holds(expected, outcome.output, outcome.statements)
-                self.log("expectation", number, expected=expected, held=held)
+                self.emit(ev.Expectation(step=number, expected=expected, held=held))
                 if not held:
                     missed.append(expected)
             if missed:  # it ran, but not as the runbook says it should: not ok
@@ -476,15 +491,16 @@ class Runner:
             code = EXIT_REFUSED
         elif outcome.status in ("failed", "timeout"):
             code = EXIT_FAILED
-        self.log(
-            "step_finished",
-            number,
-            status=outcome.status,
-            exit_code=outcome.exit_code,
-            duration=round(outcome.duration, 3),
-            error=outcome.error,
-            rowcount=sum(r.rowcount or 0 for r in outcome.statements) or None,
-            code_hash=code_hash(planned.step),
+        self.emit(
+            ev.StepFinished(
+                step=number,
+                status=outcome.status,
+                exit_code=outcome.exit_code,
+                duration=round(outcome.duration, 3),
+                error=outcome.error,
+                rowcount=sum(r.rowcount or 0 for r in outcome.statements) or None,
+                code_hash=code_hash(planned.step),
+            )
         )
         return code
 
@@ -497,17 +513,18 @@ def asked_interpreter(step: Step, metadata: Mapping[str, Any]) -> str | None:
     return asked if isinstance(asked, str) else None
 
 
-def _describe(planned: PlannedStep) -> dict[str, Any]:
+def _describe(planned: PlannedStep) -> ev.StepPlanned:
     step = planned.step
-    return {
-        "title": step.title,
-        "phase": step.phase,
-        "lang": step.lang,
-        "safety": step.safety,
-        "option": step.option,
-        "group": step.group,
-        "line": step.line,
-        "code": step.code,
-        "params": [p.name for p in step.params],
-        "reasons": step.safety_reasons,
-    }
+    return ev.StepPlanned(
+        step=planned.number,
+        title=step.title,
+        phase=step.phase,
+        lang=step.lang,
+        safety=step.safety,
+        option=step.option,
+        group=step.group,
+        line=step.line,
+        code=step.code,
+        params=[p.name for p in step.params],
+        reasons=list(step.safety_reasons),
+    )
