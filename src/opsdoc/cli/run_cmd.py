@@ -23,12 +23,13 @@ from opsdoc.cli.run_ui import FLAGS, JsonUI, TerminalUI, resolved_code
 from opsdoc.cli.signals import interrupts_as_ctrl_c
 from opsdoc.errors import OpsdocError
 from opsdoc.execute import COMMIT_WAIT
+from opsdoc.execute.decisions import Policy
 from opsdoc.execute.plan import (
     parse_param_args,
 )
 from opsdoc.execute.process import interpreter_problem
-from opsdoc.execute.runner import Policy, asked_interpreter
 from opsdoc.execute.session import RunRequest, Session, prepare, shown
+from opsdoc.execute.step_run import asked_interpreter
 
 
 @app.command("run")

@@ -26,23 +26,21 @@ from opsdoc.execute import (
 from opsdoc.execute.cancel import Cancelled, CancelToken
 from opsdoc.execute.decisions import Decision, Policy, refusal_why
 from opsdoc.execute.expect import holds
-from opsdoc.execute.output_log import StepOutput
 from opsdoc.execute.plan import (
     Plan,
     PlannedStep,
     alternatives,
     option_matches,
     required_params,
-    step_cwd,
 )
 from opsdoc.execute.resume import code_hash, without_committed
-from opsdoc.execute.terminal import terminal_rows
+from opsdoc.execute.step_run import StepHooks, describe
+from opsdoc.execute.step_run import dispatch as run_step
 from opsdoc.journal import RunLog
 from opsdoc.mask import Masker
-from opsdoc.model import Safety, Step, to_dict
+from opsdoc.model import Step, to_dict
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 3, 130
-DEFAULT_TIMEOUT = 300.0
 
 
 Choice = str  # "run" | "skip" | "quit" | "option:<label>"
@@ -77,57 +75,6 @@ class RunSettings:
     committed_before: dict[int, set[int]] = field(default_factory=dict)
     resumed_from: str | None = None  # the run this one goes on with
     resume_notes: list[str] = field(default_factory=list)  # how its steps were matched
-
-
-class _StepHooks:
-    """Executor hooks for one step: mask and show output, answer confirmations."""
-
-    def __init__(self, runner: Runner, planned: PlannedStep) -> None:
-        self.runner = runner
-        self.planned = planned
-        self.needed: Safety | None = None  # the permission a refused statement lacked
-        self.journaled = StepOutput(self._journal, runner.masker.mask)
-        self.cancel = runner.cancel  # executors check it and are woken by it
-
-    def _journal(self, text: str, stream: str, truncated: bool) -> None:
-        # Straight to the journal: the UI saw this chunk already, through output().
-        _, step, data = ev.encode(
-            ev.Output(self.planned.number, text=text, stream=stream, truncated=truncated)
-        )
-        self.runner.runlog.event("output", step=step, **data)
-
-    def output(self, text: str, stream: Literal["stdout", "stderr"]) -> None:
-        self.runner.ui.output(self.runner.masker.mask(text), stream)
-        self.journaled.add(text, stream)
-
-    def mask(self, text: str) -> str:
-        """For executors that cut text (cells, capture caps): mask before cutting."""
-        return self.runner.masker.mask(text)
-
-    def confirm(self, request: Confirmation) -> bool:
-        runner = self.runner
-        masked = Confirmation(**runner.masker.mask_data(to_dict(request)))
-        user = runner.settings.user
-        if runner.settings.policy.interactive:
-            decision = Decision(runner.ui.confirm(masked), user, "prompt")
-            why = f"the {request.kind} was declined at the prompt"
-        else:
-            decision = runner.settings.policy.decide(request.safety, user)
-            why = refusal_why(f"the {request.kind}", request.safety)
-            self.needed = decision.needs
-        cls = ev.StepConfirmed if decision.granted else ev.StepRefused
-        runner.emit(
-            cls(
-                step=self.planned.number,
-                kind=request.kind,
-                safety=request.safety,
-                statement=request.statement,
-                rowcount=request.rowcount,
-                **decision.journaled(),
-                **({} if decision.granted else {"why": why}),
-            )
-        )
-        return decision.granted
 
 
 class Runner:
@@ -198,7 +145,7 @@ class Runner:
                 if step.option and taken.get(step.group, step.option) != step.option:
                     self.skipped(planned, f"option {taken[step.group]} was run instead")
                     continue
-                self.emit(_describe(planned))
+                self.emit(describe(planned))
                 decision = self.gate(planned, self._others(planned))
                 if decision == "quit":
                     self.emit(ev.RunFinished(status="stopped", exit_code=exit_code))
@@ -316,7 +263,7 @@ class Runner:
             )
         )
         self.emit(ev.StepStarted(step=planned.number))
-        hooks = _StepHooks(self, planned)
+        hooks = StepHooks(self, planned)
         done = self.settings.committed_before.get(planned.number)
         if done and step.lang == "sql":
             step = self._resumed_sql(planned, done)
@@ -405,62 +352,10 @@ class Runner:
             )
         return rest if rest.statements else None
 
-    def dispatch(self, step: Step, hooks: _StepHooks) -> StepOutcome:
-        values = {
-            p.name: self.plan.values[p.name] for p in step.params if p.name in self.plan.values
-        }
-        timeout = step.timeout or DEFAULT_TIMEOUT
-        if step.lang == "sql":
-            target = self.settings.target
-            if target is None:
-                return StepOutcome(
-                    status="failed",
-                    error="this step is SQL and no target is set; pass --target NAME|DSN",
-                )
-            from opsdoc.execute.sql import run_sql
+    def dispatch(self, step: Step, hooks: StepHooks) -> StepOutcome:
+        return run_step(self, step, hooks)
 
-            return run_sql(
-                step,
-                dsn=target.dsn,
-                values=values,
-                hooks=hooks,
-                timeout=step.timeout,
-                read_dsn=target.read_dsn,
-                idle_limit=self.settings.commit_wait,
-            )
-        from opsdoc.execute.process import run_process
-
-        for value in cell_env.literal_secrets(step.code) if step.lang == "bash" else []:
-            self.masker.add(value)
-
-        outcome = run_process(
-            step,
-            values=values,
-            hooks=hooks,
-            timeout=timeout,
-            cwd=step_cwd(
-                self.settings.cwd, self.plan.runbook.metadata.get("cwd"), step.attrs.get("cwd")
-            ),
-            env=self.run_env.for_step(self.settings.env),
-            interpreter=self._interpreter(step),
-            terminal=terminal_rows(step.attrs),
-        )
-        if outcome.env is not None:
-            self._carry(outcome.env, hooks.planned.number)
-        if outcome.status == "failed" and outcome.exit_code is None and step.option:
-            # The same step's other ways, from the whole section, not just this plan.
-            others: dict[str, None] = {}
-            for other in self.plan.section.steps:
-                if other.group == step.group and other.option not in (None, step.option):
-                    others.setdefault(other.option, None)
-            if others and outcome.error:
-                outcome.error += "; other options for this step: " + ", ".join(others)
-        return outcome
-
-    def _interpreter(self, step: Step) -> str | None:
-        return asked_interpreter(step, self.plan.runbook.metadata)
-
-    def _carry(self, change: EnvChange, number: int) -> None:
+    def carry(self, change: EnvChange, number: int) -> None:
         for value in self.run_env.carry(change):
             self.masker.add(value)
         if change.exported or change.refused or change.unset:
@@ -503,28 +398,3 @@ class Runner:
             )
         )
         return code
-
-
-def asked_interpreter(step: Step, metadata: Mapping[str, Any]) -> str | None:
-    """The cell's ``interpreter``, else for a shell step the front matter's ``shell``."""
-    asked = step.attrs.get("interpreter")
-    if not asked and step.lang == "bash":
-        asked = metadata.get("shell")
-    return asked if isinstance(asked, str) else None
-
-
-def _describe(planned: PlannedStep) -> ev.StepPlanned:
-    step = planned.step
-    return ev.StepPlanned(
-        step=planned.number,
-        title=step.title,
-        phase=step.phase,
-        lang=step.lang,
-        safety=step.safety,
-        option=step.option,
-        group=step.group,
-        line=step.line,
-        code=step.code,
-        params=[p.name for p in step.params],
-        reasons=list(step.safety_reasons),
-    )
