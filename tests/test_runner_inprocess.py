@@ -333,3 +333,42 @@ def test_a_declined_approval_refuses_the_step_and_a_cancel_ends_the_wait(tmp_pat
     with journal2:
         (run2,) = journal2.runs(1)
     assert run2.status == "cancelled"
+
+
+def test_a_commit_declined_then_confirmed_at_the_prompt(tmp_path, table_db) -> None:
+    body = "```sql\nUPDATE jobs SET state = 'done' WHERE id = 1;\n```\n"
+    target = Target("lab", table_db)
+    declined = ScriptedUI(choices=["run"], confirms=[False])
+    runner, journal, ui = make_runner(
+        tmp_path, body, target=target, policy=Policy(interactive=True), ui=declined
+    )
+    assert runner.run() == 3
+    assert ("confirm", "commit") in ui.asked
+    with psycopg.connect(table_db) as conn:
+        assert conn.execute("SELECT state FROM jobs WHERE id = 1").fetchone()[0] == "stuck"
+    with journal:
+        (run,) = journal.runs(1)
+        refused = next(e for e in journal.events(run.id) if e.type == "step_refused")
+    assert refused.data["why"] == "the commit was declined at the prompt"
+    assert refused.data["how"] == "prompt" and refused.data["by"] == "alice"
+    assert "needs" not in refused.data  # nothing was missing: a person said no
+
+    again = tmp_path / "again"
+    again.mkdir()
+    runner, journal, ui = make_runner(
+        again,
+        body,
+        target=target,
+        policy=Policy(interactive=True),
+        ui=ScriptedUI(choices=["run"], confirms=[True]),
+    )
+    assert runner.run() == 0
+    with psycopg.connect(table_db) as conn:
+        assert conn.execute("SELECT state FROM jobs WHERE id = 1").fetchone()[0] == "done"
+    with journal:
+        (run,) = journal.runs(1)
+        events = journal.events(run.id)
+    commit = next(e for e in events if e.type == "step_confirmed" and e.data["kind"] == "commit")
+    assert commit.data["how"] == "prompt" and commit.data["rowcount"] == 1
+    typed = [e for e in ui.events if e.type == "statement"]
+    assert typed[0].columns == ["id", "state"] and typed[0].rows == [[1, "done"]]
