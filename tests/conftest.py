@@ -51,6 +51,24 @@ def _shared_is_there() -> None:
         pytest.exit(f"../shared is missing (looked for {SEEDS}); clone beside it", returncode=2)
 
 
+@pytest.fixture(autouse=True)
+def _own_user_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Give each test, and the CLIs it starts, user data and cache dirs of its own.
+
+    The journal (``<user data dir>/opsdoc/journal.sqlite3``), the lab's
+    PostgreSQL and find's index cache default to the user's platformdirs
+    folders. A test that does not name its own would otherwise write to the
+    real user's journal and share it with every other test, and with the
+    other workers when the suite runs in parallel (pytest -n).
+    """
+    base = tmp_path_factory.mktemp("xdg")
+    for var, sub in (("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")):
+        monkeypatch.setenv(var, str(base / sub))
+    monkeypatch.delenv("OPSDOC_JOURNAL", raising=False)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _ctrl_c_is_deliverable() -> None:
     """Give SIGINT its default meaning in this process and the CLIs it starts.

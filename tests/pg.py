@@ -27,6 +27,11 @@ def pg_server() -> Iterator[Any]:
     Its data directory lives in a temp dir of its own, not under pytest's
     numbered basetemp: pytest sessions running side by side rotate those
     out, and a server whose data directory disappears dies mid-test.
+
+    Under pytest-xdist (``-n``) each worker is a session and starts a server
+    of its own: pgserver shares a server only per data directory, and this
+    one listens on no TCP port, only on a Unix socket inside that directory,
+    so workers' servers never meet.
     """
     base = Path(tempfile.mkdtemp(prefix="opsdoc-pg-"))
     try:
