@@ -57,16 +57,21 @@ def _own_user_dirs(
 ) -> None:
     """Give each test, and the CLIs it starts, user data and cache dirs of its own.
 
-    The journal (``<user data dir>/opsdoc/journal.sqlite3``), the lab's
+    The journal (``<user data dir>/opsdoc/journal.sqlite3``) and its key, the lab's
     PostgreSQL and find's index cache default to the user's platformdirs
     folders. A test that does not name its own would otherwise write to the
     real user's journal and share it with every other test, and with the
     other workers when the suite runs in parallel (pytest -n).
     """
     base = tmp_path_factory.mktemp("xdg")
-    for var, sub in (("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")):
+    for var, sub in (
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_CACHE_HOME", "cache"),
+        ("XDG_CONFIG_HOME", "config"),  # the journal's key
+    ):
         monkeypatch.setenv(var, str(base / sub))
     monkeypatch.delenv("OPSDOC_JOURNAL", raising=False)
+    monkeypatch.delenv("OPSDOC_JOURNAL_KEY_FILE", raising=False)
 
 
 @pytest.fixture(scope="session", autouse=True)
