@@ -371,3 +371,15 @@ def test_journal_appends_from_many_threads_stay_one_gapless_chain(tmp_path) -> N
             mine = [e.data["text"] for e in events if e.data.get("text", "").startswith(f"t{n} ")]
             assert mine == [f"t{n} {i}\n" for i in range(300)]
         assert [c.verdict for c in store.verify(log.id)] == ["ok"]
+
+
+def test_a_dsn_target_is_listed_as_its_masked_dsn_not_as_dsn(tmp_path, fresh_db) -> None:
+    journal = str(tmp_path / "j.sqlite3")
+    path = book(tmp_path, "```sql\nSELECT 1 AS one;\n```\n")
+    result = run_opsdoc("run", f"{path}#check", "--yes", "--target", fresh_db, "--journal", journal)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (run,) = json.loads(run_opsdoc("journal", "list", "--json", "--journal", journal).stdout)
+    database = fresh_db.rsplit("/", 1)[1].split("?")[0]
+    assert run["target"] != "dsn" and database in run["target"]
+    md = run_opsdoc("journal", "export", run["id"], "--journal", journal).stdout
+    assert f"**Target:** {run['target']}" in md
