@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from opsdoc import events as ev
 from opsdoc.journal.rows import Event
 
 
@@ -113,88 +114,92 @@ def _how(d: dict[str, Any]) -> str:
 
 
 def _entry(event: Event, label: Callable[..., str], steps: dict[int, dict[str, Any]]) -> Entry:
-    d, step, kind = event.data, event.step, event.type
-    entry = Entry(event.at, kind, step, "")
+    d, step = event.data, event.step
+    entry = Entry(event.at, event.type, step, "")
     who = label(step)
-    if kind == "run_started":
+    e = ev.decode(event.type, step, d)
+    if event.type == "run_started":  # written by the session, not the runner: plain data
         target = d.get("target") or "no target"
         entry.text = (
             f"run started by {d.get('user') or '?'} on {d.get('host') or '?'}, target {target}"
         )
         if d.get("resumed_from"):
             entry.text += f", resuming run {d['resumed_from']}"
-    elif kind == "step_planned":
+    elif isinstance(e, ev.StepPlanned):
         if step is not None:
             steps[step] = d
         who = label(step)
-        entry.text = f"{who} planned" + (f": {d['title']}" if d.get("title") else "")
-        if d.get("code"):
-            entry.block, entry.block_lang = str(d["code"]), str(d.get("lang") or "")
-    elif kind == "step_confirmed":
-        entry.text = f"{who}{_what(d)} confirmed by {d.get('by') or '?'} {_how(d)}"
-    elif kind == "approval_requested":
-        entry.text = f"{who} waits for approval by someone other than {d.get('requested_by')}"
-    elif kind == "approval_refused":
-        entry.text = f"{who} approval by {d.get('by') or '?'} refused: {d.get('why') or ''}"
+        entry.text = f"{who} planned" + (f": {e.title}" if e.title else "")
+        if e.code:
+            entry.block, entry.block_lang = str(e.code), str(e.lang or "")
+    elif isinstance(e, ev.StepConfirmed):
+        entry.text = f"{who}{_what(d)} confirmed by {e.by or '?'} {_how(d)}"
+    elif isinstance(e, ev.ApprovalRequested):
+        entry.text = f"{who} waits for approval by someone other than {e.requested_by}"
+    elif isinstance(e, ev.ApprovalRefused):
+        entry.text = f"{who} approval by {e.by or '?'} refused: {e.why or ''}"
         entry.ok = False
-    elif kind == "step_started":
+    elif isinstance(e, ev.StepStarted):
         entry.text = f"{who} started"
-    elif kind == "statement":
-        status = str(d.get("status") or "")
-        parts = [f"{label(step, False)} statement {d.get('index', '?')}".strip()]
-        if d.get("label"):
-            parts.append(f"“{d['label']}”")
-        result = []
-        if isinstance(d.get("rowcount"), int) and d["rowcount"] >= 0:
-            result.append(_rows_text(d["rowcount"]))
-        if status:
-            result.append(status.replace("_", " "))
-        if d.get("duration") is not None:
-            result.append(_seconds(d["duration"]))
-        entry.text = " ".join(parts) + (": " + ", ".join(r for r in result if r) if result else "")
-        if d.get("error"):
-            code = f" [{d['sqlstate']}]" if d.get("sqlstate") else ""
-            entry.text += f" — {d['error']}{code}"
-        entry.ok = status not in ("failed", "refused") if status else None
-        entry.block, entry.block_lang = str(d.get("text") or "") or None, "sql"
-        entry.columns = [str(c) for c in d.get("columns") or []]
-        entry.rows = [list(r) if isinstance(r, list) else [r] for r in d.get("rows") or []]
-    elif kind == "expectation":
-        held = bool(d.get("held"))
-        entry.ok = held
-        mark = "✓ held" if held else "✗ did not hold"
-        entry.text = f"{label(step, False)} expectation {mark}: {d.get('expected', '')}".strip()
-        if d.get("actual"):
-            entry.text += f" (got {d['actual']})"
-    elif kind == "step_refused":
-        flag = f" (needs {d['flag']})" if d.get("flag") else ""  # journals before 0.2
-        why = f": {d['why']}" if d.get("why") else ""
+    elif isinstance(e, ev.Statement):
+        _statement(entry, e, label(step, False))
+    elif isinstance(e, ev.Expectation):
+        entry.ok = bool(e.held)
+        mark = "✓ held" if e.held else "✗ did not hold"
+        entry.text = f"{label(step, False)} expectation {mark}: {e.expected or ''}".strip()
+        if e.actual:
+            entry.text += f" (got {e.actual})"
+    elif isinstance(e, ev.StepRefused):
+        flag = f" (needs {d['flag']})" if d.get("flag") else ""  # journals before the chain
+        why = f": {e.why}" if e.why else ""
         entry.text = f"{who}{_what(d)} refused{why}{flag}"
         entry.ok = False
-    elif kind == "step_skipped":
-        entry.text = f"{who} skipped" + (f": {d['why']}" if d.get("why") else "")
-    elif kind == "step_finished":
-        status = str(d.get("status") or "?")
+    elif isinstance(e, ev.StepSkipped):
+        entry.text = f"{who} skipped" + (f": {e.why}" if e.why else "")
+    elif isinstance(e, ev.StepFinished):
+        status = str(e.status or "?")
         result = [status]
-        if d.get("exit_code") is not None:
-            result.append(f"exit {d['exit_code']}")
-        if d.get("rowcount") is not None:
-            result.append(_rows_text(d["rowcount"]))
-        if d.get("duration") is not None:
-            result.append(_seconds(d["duration"]))
+        if e.exit_code is not None:
+            result.append(f"exit {e.exit_code}")
+        if e.rowcount is not None:
+            result.append(_rows_text(e.rowcount))
+        if e.duration is not None:
+            result.append(_seconds(e.duration))
         entry.text = f"{who} finished: " + ", ".join(result)
-        if d.get("error"):
-            entry.text += f" — {d['error']}"
+        if e.error:
+            entry.text += f" — {e.error}"
         entry.ok = status in ("ok", "skipped")
-    elif kind == "run_interrupted":
+    elif isinstance(e, ev.RunInterrupted):
         during = f" during {label(step, False)}" if step is not None else ""
-        entry.text = f"run interrupted{during}" + (f": {d['why']}" if d.get("why") else "")
+        entry.text = f"run interrupted{during}" + (f": {e.why}" if e.why else "")
         entry.ok = False
-    elif kind == "run_finished":
-        code = f" (exit {d['exit_code']})" if d.get("exit_code") is not None else ""
-        entry.text = f"run finished: {d.get('status') or '?'}{code}"
-        entry.ok = d.get("status") == "ok"
+    elif isinstance(e, ev.RunFinished):
+        code = f" (exit {e.exit_code})" if e.exit_code is not None else ""
+        entry.text = f"run finished: {e.status or '?'}{code}"
+        entry.ok = e.status == "ok"
     else:
         extra = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in d.items())
-        entry.text = f"{who} {kind}".strip() + (f": {extra}" if extra else "")
+        entry.text = f"{who} {event.type}".strip() + (f": {extra}" if extra else "")
     return entry
+
+
+def _statement(entry: Entry, e: ev.Statement, who: str) -> None:
+    status = str(e.status or "")
+    parts = [f"{who} statement {e.index if e.index is not None else '?'}".strip()]
+    if e.label:
+        parts.append(f"“{e.label}”")
+    result = []
+    if isinstance(e.rowcount, int) and e.rowcount >= 0:
+        result.append(_rows_text(e.rowcount))
+    if status:
+        result.append(status.replace("_", " "))
+    if e.duration is not None:
+        result.append(_seconds(e.duration))
+    entry.text = " ".join(parts) + (": " + ", ".join(r for r in result if r) if result else "")
+    if e.error:
+        code = f" [{e.sqlstate}]" if e.sqlstate else ""
+        entry.text += f" — {e.error}{code}"
+    entry.ok = status not in ("failed", "refused") if status else None
+    entry.block, entry.block_lang = str(e.text or "") or None, "sql"
+    entry.columns = [str(c) for c in e.columns or []]
+    entry.rows = [list(r) if isinstance(r, list) else [r] for r in e.rows or []]
