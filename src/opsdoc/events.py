@@ -71,37 +71,33 @@ class ApprovalRefused(RunEvent):
 
 
 @dataclass
-class StepConfirmed(RunEvent):
-    """A yes: who gave it, how (prompt, policy, approval) and when."""
+class Decided(RunEvent):
+    """A yes or a no about a step, a statement or a commit: who, how (prompt,
+    policy, approval), when, for whom, and about what."""
 
-    type: ClassVar[str] = "step_confirmed"
-    kind: str = "step"  # step, run, commit, autocommit
-    safety: str = ""
-    by: str = ""
-    how: str = ""
-    decided_at: str | None = None
-    requested_by: str | None = None
-    statement: str | int | None = None
-    rowcount: int | None = None
-    reason: str | None = None
-
-
-@dataclass
-class StepRefused(RunEvent):
-    """A no: in words; ``needs`` is the permission that was missing, if that was why."""
-
-    type: ClassVar[str] = "step_refused"
-    why: str = ""
-    kind: str | None = None
+    kind: str | None = None  # step, run, commit, autocommit
     safety: str | None = None
-    needs: str | None = None
     by: str | None = None
     how: str | None = None
     decided_at: str | None = None
     requested_by: str | None = None
     statement: str | int | None = None
     rowcount: int | None = None
-    reason: str | None = None
+    reason: str | None = None  # an approver's or decliner's words
+
+
+@dataclass
+class StepConfirmed(Decided):
+    type: ClassVar[str] = "step_confirmed"
+
+
+@dataclass
+class StepRefused(Decided):
+    """A no, in words; ``needs`` is the permission that was missing, if that was why."""
+
+    type: ClassVar[str] = "step_refused"
+    why: str = ""
+    needs: str | None = None
 
 
 @dataclass

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from opsdoc import events as ev
 from opsdoc.execute.cancel import NEVER, CancelToken
 from opsdoc.model import Safety
 
@@ -81,6 +82,13 @@ class Policy:
 
     def needs_approval(self, safety: Safety) -> bool:
         return safety in self.two_person
+
+
+def recorded(decision: Decision, why: str = "", **about: object) -> ev.Decided:
+    """The event that journals a decision: confirmed, or refused with why."""
+    if decision.granted:
+        return ev.StepConfirmed(**about, **decision.journaled())  # type: ignore[arg-type]
+    return ev.StepRefused(**about, **decision.journaled(), why=why)  # type: ignore[arg-type]
 
 
 def refusal_why(what: str, needs: Safety) -> str:

@@ -24,7 +24,7 @@ from opsdoc.execute import (
     cell_env,
 )
 from opsdoc.execute.cancel import Cancelled, CancelToken
-from opsdoc.execute.decisions import Decision, Policy, refusal_why
+from opsdoc.execute.decisions import Decision, Policy, recorded, refusal_why
 from opsdoc.execute.expect import holds
 from opsdoc.execute.plan import (
     Plan,
@@ -236,32 +236,15 @@ class Runner:
         self._current = planned
         self._ask_missing(planned)
         user = self.settings.user
-        granted = Decision(True, user, "prompt" if policy.interactive else "policy")
+        decision = Decision(True, user, "prompt" if policy.interactive else "policy")
         if policy.needs_approval(step.safety):
-            approval = self._approval(planned)
-            if not approval.granted:
-                why = f"not approved by {approval.by or 'anyone'}"
-                self.emit(
-                    ev.StepRefused(
-                        step=planned.number,
-                        kind="step",
-                        safety=step.safety,
-                        requested_by=user,
-                        **approval.journaled(),
-                        why=why + (f": {approval.reason}" if approval.reason else ""),
-                    )
-                )
-                return EXIT_REFUSED
-            granted = approval
-        self.emit(
-            ev.StepConfirmed(
-                step=planned.number,
-                kind="step",
-                safety=step.safety,
-                requested_by=user,
-                **granted.journaled(),
-            )
-        )
+            decision = self._approval(planned)
+        why = f"not approved by {decision.by or 'anyone'}"
+        why += f": {decision.reason}" if decision.reason else ""
+        about = {"step": planned.number, "kind": "step", "safety": step.safety}
+        self.emit(recorded(decision, why, requested_by=user, **about))
+        if not decision.granted:
+            return EXIT_REFUSED
         self.emit(ev.StepStarted(step=planned.number))
         hooks = StepHooks(self, planned)
         done = self.settings.committed_before.get(planned.number)

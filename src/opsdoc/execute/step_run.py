@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from opsdoc import events as ev
 from opsdoc.execute import Confirmation, StepOutcome, cell_env
-from opsdoc.execute.decisions import Decision, refusal_why
+from opsdoc.execute.decisions import Decision, recorded, refusal_why
 from opsdoc.execute.output_log import StepOutput
 from opsdoc.execute.plan import PlannedStep, step_cwd
 from opsdoc.execute.terminal import terminal_rows
@@ -61,16 +61,15 @@ class StepHooks:
             decision = runner.settings.policy.decide(request.safety, user)
             why = refusal_why(f"the {request.kind}", request.safety)
             self.needed = decision.needs
-        cls = ev.StepConfirmed if decision.granted else ev.StepRefused
         runner.emit(
-            cls(
+            recorded(
+                decision,
+                why,
                 step=self.planned.number,
                 kind=request.kind,
                 safety=request.safety,
                 statement=request.statement,
                 rowcount=request.rowcount,
-                **decision.journaled(),
-                **({} if decision.granted else {"why": why}),
             )
         )
         return decision.granted
