@@ -48,7 +48,7 @@ from opsdoc.execute.sql_base import CONNECT_TIMEOUT, Stop
 from opsdoc.execute.sql_bind import COMMENTS, PlaceholderError, bind_meta, bind_placeholders
 from opsdoc.execute.sql_guard import lexing_refusal
 from opsdoc.execute.sql_nodes import parse_nodes
-from opsdoc.execute.sql_psql import PsqlTimeout, find_psql, psql_command, run_psql
+from opsdoc.execute.sql_psql import find_psql, psql_command, run_psql
 from opsdoc.execute.sql_table import format_table, one_line
 from opsdoc.execute.sql_tx import TxRunner
 from opsdoc.execute.sql_units import Item, plan
@@ -149,17 +149,19 @@ class _Runner(TxRunner):
             ) from None
         started = time.monotonic()
         item.ran = True
-        try:
-            done = run_psql(command, env, timeout=self.timeout, token=self.token)
-        except PsqlTimeout:
+        done = run_psql(command, env, timeout=self.timeout, token=self.token, say=self.tell)
+        item.result.duration = time.monotonic() - started
+        ended = done.outcome
+        if ended.status == "timeout":
             message = f"timed out after {self.timeout:g}s ({item.where()}); psql was stopped"
             item.result.status, item.result.error = "failed", message
-            raise self.stop("timeout", message) from None
-        item.result.duration = time.monotonic() - started
-        if done.out.strip():
-            self.say(done.out.rstrip("\n"))
-        if done.returncode != 0:
-            message = f"psql failed (exit {done.returncode}): {one_line(done.err) or 'no message'}"
+            raise self.stop("timeout", message)
+        if ended.exit_code is None and ended.status != "ok":  # psql did not start
+            message = f"{ended.error} ({item.where()})"
+            item.result.status, item.result.error = "failed", message
+            raise self.stop("failed", message)
+        if ended.exit_code != 0:
+            message = f"psql failed (exit {ended.exit_code}): {one_line(done.err) or 'no message'}"
             message += f" ({item.where()})"
             item.result.status, item.result.error = "failed", message
             raise self.stop("failed", message)

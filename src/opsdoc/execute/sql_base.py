@@ -78,9 +78,15 @@ class RunnerBase:
     # ---- output and results ------------------------------------------------
 
     def say(self, text: str) -> None:
+        """Show ``text`` as a line (or lines) of the step's output, scrubbed and captured."""
         text = self.scrub(text)
-        if not text.endswith("\n"):
-            text += "\n"
+        self._emit(text if text.endswith("\n") else text + "\n")
+
+    def tell(self, text: str) -> None:
+        """Show ``text`` as it is (no newline added), scrubbed and captured."""
+        self._emit(self.scrub(text))
+
+    def _emit(self, text: str) -> None:
         self.hooks.output(text, "stdout")
         self.capture.add(text)
 

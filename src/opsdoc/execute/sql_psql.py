@@ -2,37 +2,37 @@
 
 PostgreSQL's own protocol has no meta-commands; ``psql`` runs them. It runs
 with no startup file (``-X``), stops at the first error, pages nothing, and
-gets the DSN's password in ``PGPASSWORD``, never on its command line. The
-runner asks for confirmation and reports; this module only finds and runs.
+gets the DSN's password in ``PGPASSWORD``, never on its command line. It
+runs under the same supervisor as a shell step (its own process group,
+output streamed, stopped on timeout, cancel or Ctrl-C). The runner asks for
+confirmation and reports; this module only finds and runs.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
+import math
 import os
 import shutil
-import signal
-import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from opsdoc.execute import Confirmation, StepInterrupted, StepOutcome
 from opsdoc.execute.cancel import CancelToken
 from opsdoc.execute.sql_base import CONNECT_TIMEOUT
-
-
-class PsqlTimeout(Exception):
-    """psql ran past the step's timeout and was stopped."""
+from opsdoc.execute.supervisor import supervise
 
 
 @dataclass
 class PsqlRun:
-    """What psql did: its exit code and what it printed."""
+    """What psql did: how it ended (ok, failed, timeout; its exit code) and its stderr."""
 
-    returncode: int
-    out: str
+    outcome: StepOutcome
     err: str
 
 
@@ -66,39 +66,65 @@ def psql_command(psql: str, dsn: str, sql: str) -> tuple[list[str], dict[str, st
 
 
 def run_psql(
-    command: list[str], env: dict[str, str], *, timeout: float | None, token: CancelToken
+    command: list[str],
+    env: dict[str, str],
+    *,
+    timeout: float | None,
+    token: CancelToken,
+    say: Callable[[str], None],
 ) -> PsqlRun:
-    """Run psql to its end; stopped (and :class:`PsqlTimeout`) after ``timeout`` seconds.
+    """Run psql under the process supervisor, as a shell step runs; stopped after ``timeout``.
 
-    A cancel of ``token`` kills it and raises :class:`~opsdoc.execute.cancel.Cancelled`;
-    so does Ctrl-C (KeyboardInterrupt), after psql is gone.
+    Its stdout goes to ``say`` as it comes, in whole lines, trailing blank
+    lines dropped and one newline at the end; its stderr is kept for the
+    caller, who shows it or puts it in the error. A cancel of ``token``
+    raises :class:`~opsdoc.execute.cancel.Cancelled`, Ctrl-C
+    KeyboardInterrupt, both after psql's process group is gone.
     """
-    proc = subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
-    undo = token.on_cancel(lambda: _kill(proc))
+    hooks = _PsqlHooks(say, token)
     try:
-        out, err = proc.communicate(timeout=timeout or None)
-        token.check()
-    except subprocess.TimeoutExpired:
-        _kill(proc)
-        raise PsqlTimeout() from None
-    except BaseException:
-        _kill(proc)
-        raise
-    finally:
-        undo()
-    return PsqlRun(proc.returncode, out, err)
+        outcome = supervise(command, env, None, hooks, timeout or math.inf, time.monotonic())
+    except StepInterrupted:
+        token.check()  # cancelled: Cancelled, as the runner expects; else it was Ctrl-C
+        raise KeyboardInterrupt from None
+    token.check()  # cancelled as psql ended: the run stops all the same
+    hooks.finish()
+    return PsqlRun(outcome, "".join(hooks.err))
 
 
-def _kill(proc: subprocess.Popen[str]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(Exception):
-        proc.communicate(timeout=5)
+class _PsqlHooks:
+    """The supervisor's hooks for psql: stdout said as it arrives, stderr kept."""
+
+    def __init__(self, say: Callable[[str], None], token: CancelToken) -> None:
+        self.say = say
+        self.cancel = token
+        self.held = ""  # stdout not said yet: a partial line, trailing newlines
+        self.seen = False  # whether stdout held anything but white space
+        self.err: list[str] = []
+
+    def output(self, text: str, stream: Literal["stdout", "stderr"]) -> None:
+        if stream == "stderr":
+            self.err.append(text)
+            return
+        self.held += text
+        self.seen = self.seen or bool(self.held.strip())
+        if not self.seen:
+            return  # white space alone says nothing
+        lines = self.held[: self.held.rfind("\n") + 1]  # whole lines only: masked whole
+        if len(lines) < len(self.held):  # a line goes on after them: they all stay
+            ready = lines
+        else:  # blank lines at the end are held: the output ends with one newline
+            body = lines.rstrip("\n")
+            ready = body + "\n" if body else ""
+        if ready:
+            self.say(ready)
+            self.held = self.held[len(ready) :]
+
+    def confirm(self, request: Confirmation) -> bool:
+        return False  # psql asks nothing; the runner asked before it started
+
+    def finish(self) -> None:
+        """psql ended: say the rest of its last line, if any, with a newline."""
+        rest = self.held.rstrip("\n")
+        if self.seen and rest:
+            self.say(rest + "\n")
