@@ -55,9 +55,9 @@ class Target:
 
     def shown(self) -> str:
         """The DSN with its password masked, for messages and the journal."""
-        from opsdoc.mask import Masker  # patterns: ?password=, quoted key=value, [::1]
+        from opsdoc.mask import shown_dsn  # patterns: ?password=, quoted key=value, [::1]
 
-        return Masker([self.password] if self.password else []).mask(self.dsn)
+        return shown_dsn(self.dsn, self.password)
 
     def label(self) -> str:
         """How the journal names it: the configured name, or a literal DSN, masked."""

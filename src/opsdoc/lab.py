@@ -16,6 +16,7 @@ from typing import Any
 
 import platformdirs
 
+from opsdoc import mask
 from opsdoc.errors import OpsdocError
 
 
@@ -79,8 +80,7 @@ def shown_dsn(dsn: str) -> str:
     pgserver's server trusts local socket connections, so its DSN holds no
     password and the form printed is the form that works.
     """
-    dsn = re.sub(r"^(postgres(?:ql)?://[^:/@]+):@", r"\1@", dsn)
-    return re.sub(r"^(postgres(?:ql)?://[^:/@]+):[^@/]+@", r"\1:***@", dsn)
+    return mask.shown_dsn(re.sub(r"^(postgres(?:ql)?://[^:/@]+):@", r"\1@", dsn))
 
 
 def stop(directory: Path | None = None, *, timeout: float = 30.0) -> bool:

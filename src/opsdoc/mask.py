@@ -22,6 +22,11 @@ The replacement keeps the structure around the secret readable
 (``Bearer ***``, ``password=*** host=db``, ``"token": "***"``), and masking
 is idempotent: masking masked text changes nothing.
 
+DSNs have their own helpers, the one place opsdoc hides a connection
+string's password: :class:`DsnScrub` (the SQL executor's output, errors and
+results), :func:`shown_dsn` (a target as plans, messages and the journal
+name it) and :func:`dsn_where` (``host:port`` for messages).
+
 Every pattern is compiled once at import; :meth:`Masker.mask` makes one
 ``re.sub`` pass per pattern plus one for all known values together, so 64 KB
 of output is masked in milliseconds.
@@ -29,7 +34,9 @@ of output is masked in milliseconds.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -264,3 +271,77 @@ def _masks_whole(key: str) -> bool:
 # Only the shapes (PGPASSWORD=..., PEM keys, tokens): for text no run has
 # seen, a runbook shown or printed, where no secret value is known yet.
 SHAPES = Masker()
+
+
+# --------------------------------------------------------------------------
+# DSNs
+# --------------------------------------------------------------------------
+
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+_KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
+def dsn_passwords(*dsns: str | None) -> list[str]:
+    """The passwords of the DSNs (as libpq reads them, and a URL's userinfo as written),
+    longest first; one shorter than 3 characters is left out."""
+    from psycopg.conninfo import conninfo_to_dict  # psycopg only when a DSN is scrubbed
+
+    secrets: set[str] = set()
+    for dsn in filter(None, dsns):
+        with contextlib.suppress(Exception):
+            password = conninfo_to_dict(dsn).get("password")
+            if password:
+                secrets.add(str(password))
+        match = re.search(r"://[^:/@\s]*:([^@\s]*)@", dsn)
+        if match and match.group(1):
+            secrets.add(match.group(1))
+    return sorted((s for s in secrets if len(s) >= MIN_SECRET_LEN), key=len, reverse=True)
+
+
+class DsnScrub:
+    """Removes the DSNs' passwords from anything opsdoc says: the password itself
+    wherever it appears, and any URL or ``password=`` password by its shape."""
+
+    def __init__(self, *dsns: str | None) -> None:
+        self.secrets = dsn_passwords(*dsns)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        text = _URL_PASSWORD.sub(r"\1***@", text)
+        return _KV_PASSWORD.sub(r"\1***", text)
+
+    def value(self, value: Any) -> Any:
+        """``value`` with every string in it scrubbed (lists and dicts walked)."""
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, list):
+            return [self.value(item) for item in value]
+        if isinstance(value, dict):
+            return {key: self.value(item) for key, item in value.items()}
+        return value
+
+
+def shown_dsn(dsn: str, password: str | None = None) -> str:
+    """The DSN with its password masked, for plans, messages and the journal.
+
+    ``password`` is the one the DSN holds (:func:`opsdoc.config.dsn_password`),
+    masked wherever it appears; the shapes catch ``?password=``, a quoted
+    ``password='...'`` and a URL's userinfo without it.
+    """
+    return Masker([password] if password else []).mask(dsn)
+
+
+def dsn_where(dsn: str) -> str:
+    """``host:port`` (and database, user) of a DSN, for messages; never the password."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        info = conninfo_to_dict(dsn)
+    except Exception:
+        return "the target database"
+    host = str(info.get("host") or info.get("hostaddr") or os.environ.get("PGHOST") or "localhost")
+    port = str(info.get("port") or os.environ.get("PGPORT") or "5432")
+    extra = [f"database {info['dbname']}"] if info.get("dbname") else []
+    extra += [f"user {info['user']}"] if info.get("user") else []
+    return f"{host}:{port}" + (f" ({', '.join(extra)})" if extra else "")

@@ -13,7 +13,7 @@ three places read a value again, as something other than one argument:
   option (``sort -oFILE``, ``curl -K evil.cfg``), unless ``--`` came first.
 
 Each is refused with the parameter's name and what to do, before anything
-runs. A site is recorded by the quoter in ``process.py``; the decision is here.
+runs. A site is recorded by the quoter in ``quote_bash.py``; the decision is here.
 """
 
 from __future__ import annotations

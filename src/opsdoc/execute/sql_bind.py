@@ -8,30 +8,22 @@ message that names the placeholder and says what to write instead.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pglast import parser as pg_parser
-
 from opsdoc.classify.sql import sql_tokens
+from opsdoc.execute.sql_nodes import char_offset, node_const, node_names, parse_nodes, walk_nodes
 from opsdoc.parse.params import PLACEHOLDER
 
 __all__ = [
     "COMMENTS",
-    "DML",
-    "TAGS",
     "PlaceholderError",
     "bind_meta",
     "bind_placeholders",
     "like_escape",
     "like_literal_starts",
-    "node_const",
-    "node_names",
-    "parse_nodes",
-    "walk_nodes",
 ]
 
 
@@ -60,9 +52,6 @@ _PARAM_KINDS = frozenset(
         "CallStmt",
     }
 )
-DML = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
-TAGS = {"InsertStmt": "INSERT 0", "UpdateStmt": "UPDATE", "DeleteStmt": "DELETE"}
-TAGS["MergeStmt"] = "MERGE"
 _NOT_A_NAME = "opsdoc binds values, it does not splice names into SQL"
 # Inside a literal any <name> of the values counts, even right after a letter ('v<n>').
 _IN_LITERAL = re.compile(r"<([A-Za-z][A-Za-z0-9_.\-]*)>")
@@ -199,40 +188,6 @@ def _render(sql: str, slots: list[_Slot], bound: Iterable[int] | None = None) ->
     return "".join(out)
 
 
-def parse_nodes(sql: str) -> list[tuple[str, dict[str, Any]]] | None:
-    """Top-level statement nodes of ``sql`` as pglast JSON; None when it does not parse."""
-    if "\x00" in sql:
-        return None
-    try:
-        tree = json.loads(pg_parser.parse_sql_json(sql))
-    except Exception:
-        return None
-    nodes = [next(iter(item["stmt"].items())) for item in tree.get("stmts", ()) if item.get("stmt")]
-    return nodes or None
-
-
-def walk_nodes(value: Any) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every (node name, body) in ``value``: a JSON tree, or (name, body) pairs from _parse."""
-    if isinstance(value, list) and value and isinstance(value[0], tuple):
-        value = [{kind: body} for kind, body in value]
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            for key, sub in item.items():
-                if isinstance(sub, dict) and key[:1].isupper():
-                    yield key, sub
-                if isinstance(sub, dict | list):
-                    stack.append(sub)
-
-
-def _char_offset(text: str, byte_offset: int) -> int:
-    """pglast locations count UTF-8 bytes; Python counts characters."""
-    return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
-
-
 def _mark_typed_literals(sql: str, neutral: str, tree: Any, slots: list[_Slot]) -> None:
     """``interval '<n> minutes'`` cannot be ``interval $1``: it becomes ``CAST($1 AS interval)``."""
     by_start = {slot.start: slot for slot in slots if slot.literal}
@@ -243,9 +198,9 @@ def _mark_typed_literals(sql: str, neutral: str, tree: Any, slots: list[_Slot]) 
         type_at = body.get("typeName", {}).get("location", -1)
         if not isinstance(const, dict) or type_at < 0:
             continue
-        literal_at = _char_offset(neutral, const.get("location", -1))
+        literal_at = char_offset(neutral, const.get("location", -1))
         slot = by_start.get(literal_at)
-        type_at = _char_offset(neutral, type_at)
+        type_at = char_offset(neutral, type_at)
         if slot is None or type_at >= literal_at:
             continue
         cast = sql[type_at:literal_at].strip()
@@ -324,28 +279,6 @@ def _check_bound(sql: str, slots: list[_Slot], nodes: list[tuple[str, dict[str, 
 _LIKE_KINDS = frozenset({"AEXPR_LIKE", "AEXPR_ILIKE"})
 
 
-def node_names(items: Any) -> list[str]:
-    """The strings of a name list (``["pg_catalog", "upper"]``)."""
-    out: list[str] = []
-    for item in items or ():
-        string = item.get("String") if isinstance(item, dict) else None
-        if isinstance(string, dict):
-            out.append(str(string.get("sval", "")))
-    return out
-
-
-def node_const(node: Any) -> Any:
-    """The value of an A_Const node (a string, number or boolean); None otherwise."""
-    const = node.get("A_Const") if isinstance(node, dict) else None
-    if not isinstance(const, dict):
-        return None
-    for key in ("sval", "ival", "boolval"):
-        inner = const.get(key)
-        if isinstance(inner, dict):
-            return next(iter(inner.values()), None)
-    return None
-
-
 def like_literal_starts(tree: Any) -> dict[int, str]:
     """Byte offsets of string constants used as LIKE/ILIKE patterns -> their escape char."""
     out: dict[int, str] = {}
@@ -385,7 +318,7 @@ def _escape_like_patterns(
     person's value matches only itself, so ``%`` does not match every row.
     """
     tree = [{kind: body} for kind, body in nodes]
-    patterns = {_char_offset(neutral, at): esc for at, esc in like_literal_starts(tree).items()}
+    patterns = {char_offset(neutral, at): esc for at, esc in like_literal_starts(tree).items()}
     for slot in slots:
         escape = patterns.get(slot.start)
         if not slot.literal or escape is None or slot.cast is not None:

@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 
 from opsdoc.classify.sql_session import is_lexing_change
-from opsdoc.execute.sql_bind import node_const, node_names, walk_nodes
+from opsdoc.execute.sql_nodes import node_const, node_names, walk_nodes
 
 __all__ = [
     "FIRST_USER_OID",
