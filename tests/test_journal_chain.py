@@ -383,3 +383,32 @@ def test_a_dsn_target_is_listed_as_its_masked_dsn_not_as_dsn(tmp_path, fresh_db)
     assert run["target"] != "dsn" and database in run["target"]
     md = run_opsdoc("journal", "export", run["id"], "--journal", journal).stdout
     assert f"**Target:** {run['target']}" in md
+
+
+def test_a_dry_run_lists_what_a_run_lacks_and_needs_no_option(tmp_path) -> None:
+    path = tmp_path / "pick.md"
+    path.write_text(
+        "# R\n\n## Fix\n\n**Option A: restart**\n\n```bash\necho restart <service>\n```\n\n"
+        "**Option B: scale**\n\n```bash\necho scale <replicas>\n```\n\n"
+        "### Check\n\n```sql\nSELECT 1;\n```\n"
+    )
+    result = run_opsdoc("run", f"{path}#fix", "--dry-run", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert [s["option"] for s in plan["steps"]] == ["A", "B", None]
+    assert plan["missing_params"] == ["service", "replicas"]
+    assert plan["target"] is None
+    text = run_opsdoc("run", f"{path}#fix", "--dry-run", cwd=tmp_path)
+    assert text.returncode == 0
+    assert "a run needs --param for: service, replicas" in text.stdout
+    assert "a run needs --target NAME|DSN" in text.stdout
+    assert list(tmp_path.iterdir()) == [path]  # no journal, nothing written
+
+
+def test_the_journal_named_in_opsdoc_toml_may_be_a_postgresql_dsn(tmp_path, fresh_db) -> None:
+    (tmp_path / "opsdoc.toml").write_text(f'journal = "{fresh_db}"\n')
+    path = book(tmp_path, "```bash\necho from the config\n```\n")
+    result = run_opsdoc("run", f"{path}#check", "--yes", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = json.loads(run_opsdoc("journal", "list", "--json", "--journal", fresh_db).stdout)
+    assert len(runs) == 1 and runs[0]["status"] == "ok"
