@@ -21,14 +21,17 @@ run under another user or in another PID namespace.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
 import select
 import signal
-import subprocess
 import sys
 import time
+
+if __name__ != "__main__":  # opsdoc's side; the watchdog process boots faster without them
+    import contextlib
+    import ctypes
+    import subprocess
+    import threading
 
 WATCH_INTERVAL = 0.1  # seconds between two looks at the step's family
 KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
@@ -150,24 +153,56 @@ def still_alive(procs: set[Proc]) -> set[Proc]:
 
 def signal_all(procs: set[Proc], sig: int) -> None:
     for pid, _start in procs:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
+        try:  # noqa: SIM105 - the watchdog process does not import contextlib
             os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _spawn() -> subprocess.Popen[bytes] | None:
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-I", "-S", os.path.abspath(__file__)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,  # never written: its end is how opsdoc sees it exit
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a hangup or Ctrl-C of the terminal must not reach it
+            close_fds=True,
+        )
+    except OSError:
+        return None
+
+
+# The next step's watchdog, started when a step ends so that it has booted by the
+# time the next step starts (a Python start costs more than a quick step). Idle, it
+# waits for a step; when opsdoc exits its stdin closes and it exits too.
+_spare: subprocess.Popen[bytes] | None = None
+_spare_lock = threading.Lock() if __name__ != "__main__" else None
+
+
+def _take() -> subprocess.Popen[bytes] | None:
+    global _spare
+    assert _spare_lock is not None
+    with _spare_lock:
+        proc, _spare = _spare, None
+    if proc is not None and proc.poll() is None:
+        return proc
+    return _spawn()
+
+
+def _prepare_next() -> None:
+    global _spare
+    assert _spare_lock is not None
+    with _spare_lock:
+        if _spare is None or _spare.poll() is not None:
+            _spare = _spawn()
 
 
 class Watchdog:
     """opsdoc's side of the watchdog for one step."""
 
     def __init__(self) -> None:
-        self.proc: subprocess.Popen[bytes] | None = None
-        with contextlib.suppress(OSError):
-            self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", os.path.abspath(__file__)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,  # a hangup or Ctrl-C of the terminal must not reach it
-                close_fds=True,
-            )
+        self.proc = _take()
 
     def watch(self, leader: int, born: int | None) -> None:
         """Tell it which step to guard, and when it started (right after it started).
@@ -186,9 +221,17 @@ class Watchdog:
         with contextlib.suppress(OSError):
             assert self.proc.stdin is not None
             self.proc.stdin.close()
+        out = self.proc.stdout
+        if out is not None:  # its stdout closes when it exits: no polling clock to wait on
+            with contextlib.suppress(OSError, ValueError):
+                ready, _, _ = select.select([out], [], [], KILL_GRACE + 5)
+                if ready:
+                    out.read()
+            out.close()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=KILL_GRACE + 5)
         reap_adopted()
+        _prepare_next()
 
     @property
     def pid(self) -> int | None:
@@ -211,8 +254,10 @@ def stop(procs: set[Proc], leader: int | None) -> None:
         time.sleep(0.05)
     signal_all(still_alive(procs), signal.SIGKILL)
     if leader is not None and _table() is None:  # no /proc: the group is all we know
-        with contextlib.suppress(ProcessLookupError, PermissionError):
+        try:  # noqa: SIM105 - the watchdog process does not import contextlib
             os.killpg(leader, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _main() -> None:

@@ -261,7 +261,9 @@ class _Child:
     def pump(self, wait: float) -> None:
         """Read what is there (waiting up to ``wait`` s) and pass it on."""
         if not self.selector.get_map():
-            time.sleep(max(wait, 0.0))
+            # Both pipes closed: wait for the process itself, not for the clock.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=max(wait, 0.0))
             return
         for key, _ in self.selector.select(max(wait, 0.0)):
             reader: _Reader = key.data
