@@ -190,12 +190,15 @@ def _take() -> subprocess.Popen[bytes] | None:
     return _spawn()
 
 
-def _prepare_next() -> None:
+def prepare_next() -> int | None:
+    """Start the next step's watchdog now (before this step's leader, whose watchdog
+    is told to leave it alone); its pid."""
     global _spare
     assert _spare_lock is not None
     with _spare_lock:
         if _spare is None or _spare.poll() is not None:
             _spare = _spawn()
+        return _spare.pid if _spare is not None else None
 
 
 class Watchdog:
@@ -204,14 +207,16 @@ class Watchdog:
     def __init__(self) -> None:
         self.proc = _take()
 
-    def watch(self, leader: int, born: int | None) -> None:
+    def watch(self, leader: int, born: int | None, spare: int | None = None) -> None:
         """Tell it which step to guard, and when it started (right after it started).
 
         ``born`` comes from opsdoc, which has not reaped the step yet: a step
         that ends before the watchdog looks would leave it without a start
         time, and so unable to tell the step's orphans from opsdoc's other children.
+        ``spare`` is the next step's watchdog, a child of opsdoc that is not the step's.
         """
-        self._send(f"{leader} {born if born is not None else '-'}\n".encode())
+        line = f"{leader} {born if born is not None else '-'} {spare or '-'}\n"
+        self._send(line.encode())
 
     def release(self) -> None:
         """The step is over: the watchdog stops any leftover and exits; wait for it."""
@@ -231,7 +236,6 @@ class Watchdog:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=KILL_GRACE + 5)
         reap_adopted()
-        _prepare_next()
 
     @property
     def pid(self) -> int | None:
@@ -286,6 +290,8 @@ def _main() -> None:
                 leader = int(words[0])
                 if len(words) > 1 and words[1].isdigit():
                     born = int(words[1])
+                if len(words) > 2 and words[2].isdigit():
+                    me = me | {int(words[2])}  # the next step's watchdog: not this step's
                 seen |= family(leader, born) or set()
             elif line.strip() == b"end":
                 done = True

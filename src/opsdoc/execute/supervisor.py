@@ -34,6 +34,7 @@ from opsdoc.execute.children import (
     Watchdog,
     adopt_orphans,
     family,
+    prepare_next,
     signal_all,
     start_time,
 )
@@ -62,9 +63,10 @@ def supervise(
     """
     adopting = adopt_orphans()  # a double fork's orphan stays ours to find
     watchdog = Watchdog()  # first, so that the step is guarded from its first instant
+    spare = prepare_next()  # the next step's, booting while this one runs
     try:
         return _supervise_guarded(
-            argv, env, cwd, hooks, timeout, started, watchdog, adopting, terminal
+            argv, env, cwd, hooks, timeout, started, watchdog, adopting, terminal, spare
         )
     finally:
         watchdog.release()
@@ -80,6 +82,7 @@ def _supervise_guarded(
     watchdog: Watchdog,
     adopting: bool,
     terminal: int | None = None,
+    spare: int | None = None,
 ) -> StepOutcome:
     tty = Terminal(terminal) if terminal else None
     stdio: dict[str, Any] = (
@@ -109,9 +112,9 @@ def _supervise_guarded(
         if tty:
             tty.started()
     child = _Child(proc, hooks, tty.output() if tty else None)
-    watchdog.watch(proc.pid, child.born)
+    watchdog.watch(proc.pid, child.born, spare)
     child.adopter = os.getpid() if adopting else None
-    child.others = frozenset({watchdog.pid} if watchdog.pid else ())
+    child.others = frozenset(pid for pid in (watchdog.pid, spare) if pid)
     timed_out = False
     token = getattr(hooks, "cancel", NEVER)
     try:
