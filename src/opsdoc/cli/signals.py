@@ -19,6 +19,8 @@ from typing import Any, Protocol
 class _Interruptible(Protocol):
     interrupt_reason: str
 
+    def stop(self, reason: str) -> bool: ...
+
 
 SIGNALS = tuple(s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
 
@@ -36,7 +38,10 @@ def interrupts_as_ctrl_c(runner: _Interruptible) -> Iterator[None]:
             return  # already unwinding: let the journal be written
         fired = True
         runner.interrupt_reason = signal.Signals(signum).name
-        raise KeyboardInterrupt
+        stop = getattr(runner, "stop", None)
+        if stop is not None:  # the run's cancel token: what other threads of the run watch
+            stop(runner.interrupt_reason)
+        raise KeyboardInterrupt  # and the main thread unwinds now, wherever it waits
 
     previous = {sig: signal.signal(sig, handler) for sig in SIGNALS}
     try:
