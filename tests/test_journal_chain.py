@@ -145,6 +145,8 @@ def test_events_cut_from_a_runs_end_are_found_with_the_exported_head(tmp_path) -
     cut = verify(journal, run_id, "--head", head)
     assert cut.returncode == 1  # ... but it does not end where the export said
     assert "removed from its end" in cut.stdout
+    wrong = verify(journal, run_id, "--head", "00" + head[:10])
+    assert wrong.returncode == 1 and "or the head is another run's" in wrong.stdout
 
 
 def test_a_journal_of_the_earlier_schema_is_upgraded_and_its_runs_say_unchained(
@@ -397,11 +399,13 @@ def test_a_dry_run_lists_what_a_run_lacks_and_needs_no_option(tmp_path) -> None:
     plan = json.loads(result.stdout)
     assert [s["option"] for s in plan["steps"]] == ["A", "B", None]
     assert plan["missing_params"] == ["service", "replicas"]
-    assert plan["target"] is None
+    assert plan["target"] is None and plan["missing_target"] is True
+    assert plan["alternatives"] == ["A", "B"]
     text = run_opsdoc("run", f"{path}#fix", "--dry-run", cwd=tmp_path)
     assert text.returncode == 0
     assert "a run needs --param for: service, replicas" in text.stdout
     assert "a run needs --target NAME|DSN" in text.stdout
+    assert "needs --option, one of: A, B" in text.stdout
     assert list(tmp_path.iterdir()) == [path]  # no journal, nothing written
 
 
@@ -412,3 +416,24 @@ def test_the_journal_named_in_opsdoc_toml_may_be_a_postgresql_dsn(tmp_path, fres
     assert result.returncode == 0, result.stderr
     runs = json.loads(run_opsdoc("journal", "list", "--json", "--journal", fresh_db).stdout)
     assert len(runs) == 1 and runs[0]["status"] == "ok"
+
+
+def test_a_head_exported_mid_run_still_verifies_after_the_run_goes_on(tmp_path) -> None:
+    with Journal(tmp_path / "j.sqlite3") as store:
+        log = store.start_run(
+            runbook="r.md",
+            section="s",
+            content_hash="",
+            user="u",
+            host="h",
+            target=None,
+            git_commit=None,
+            params={},
+            argv=[],
+            masker=Masker(),
+        )
+        log.event("step_started", step=1)
+        head = store.head(log.id)
+        log.event("step_finished", step=1, status="ok")
+        (check,) = store.verify(log.id, head)
+    assert check.verdict == "ok" and check.why == "1 event came after the given head"

@@ -58,10 +58,16 @@ def find_cell(runbook: Runbook, name: str, path: str) -> tuple[Section, Step | S
     names = [item.name for _, item in runbook.cells() if item.name]
     known = names + [s.id for s in runbook.walk()]
     near = difflib.get_close_matches(name, known, n=5, cutoff=0.6)
+    sections = [s.id for s in runbook.walk() if s.steps]
     if near:
         hint = "did you mean " + ", ".join(near) + "?"
-    elif names:
-        hint = "cells are: " + ", ".join(names[:12]) + f"; `opsdoc list --cells {path}` shows all"
+    elif sections or names:
+        parts = []
+        if sections:
+            parts.append("sections with steps: " + ", ".join(sections[:8]))
+        if names:
+            parts.append("cells: " + ", ".join(names[:8]))
+        hint = "; ".join(parts) + f"; `opsdoc list [--cells] {path}` shows all"
     else:
         hint = f"`opsdoc list {path}` shows the sections"
     raise OpsdocError(f"no section or cell named {name}", path=path, hint=hint)

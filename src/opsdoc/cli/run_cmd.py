@@ -9,6 +9,7 @@ the run with exit code 3 naming the flag.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -24,9 +25,7 @@ from opsdoc.cli.signals import interrupts_as_ctrl_c
 from opsdoc.errors import OpsdocError
 from opsdoc.execute import COMMIT_WAIT
 from opsdoc.execute.decisions import Policy
-from opsdoc.execute.plan import (
-    parse_param_args,
-)
+from opsdoc.execute.plan import alternatives, parse_param_args
 from opsdoc.execute.process import interpreter_problem
 from opsdoc.execute.session import RunRequest, Session, prepare, shown
 from opsdoc.execute.step_run import asked_interpreter
@@ -147,6 +146,8 @@ def run_cmd(
         raise typer.Exit(0)
     ui: TerminalUI | JsonUI = JsonUI() if as_json else TerminalUI(interactive)
     runner = session.start(ui)
+    if isinstance(ui, TerminalUI) and (journal or session.config.journal):
+        ui.journal_arg = " --journal " + shlex.quote(runner.runlog.journal.where)
     ui.started(runner.runlog.id, session.plan, session.target, session.masker)
     with interrupts_as_ctrl_c(runner):
         code = runner.run()
@@ -192,9 +193,12 @@ def _print_plan(session: Session, as_json: bool) -> None:
             }
         )
     missing = session.missing_params
+    offered = alternatives(plan.steps)
+    choose = offered if len(offered) > 1 and not session.request.options else []
     if as_json:
         data = {"section": plan.section.id, "target": tgt.shown() if tgt else None, "steps": rows}
-        print(json.dumps({**data, "missing_params": missing}, indent=2, ensure_ascii=False))
+        data |= {"missing_params": missing, "missing_target": session.missing_target}
+        print(json.dumps({**data, "alternatives": choose}, indent=2, ensure_ascii=False))
         return
     console = render.console
     console.print(
@@ -206,6 +210,9 @@ def _print_plan(session: Session, as_json: bool) -> None:
         console.print(Text(f"a run needs --param for: {', '.join(missing)}", style="yellow"))
     if session.missing_target:
         console.print(Text("a run needs --target NAME|DSN for its SQL steps", style="yellow"))
+    if choose:
+        line = f"a run without a terminal needs --option, one of: {', '.join(choose)}"
+        console.print(Text(line, style="yellow"))
     for row in rows:
         needs = f"  (needs {row['needs']})" if row["needs"] else ""
         console.print(

@@ -60,6 +60,7 @@ class TerminalUI:
         self.masker = Masker()
         self.total = 0
         self.titles: dict[tuple[str | None, str | None], str] = {}  # (group, option) -> title
+        self.journal_arg = ""  # " --journal X" when the run's journal is not the default
 
     def started(self, run_id: str, plan: Plan, tgt: Target | None, masker: Masker) -> None:
         self.values, self.masker = plan.values, masker
@@ -72,7 +73,9 @@ class TerminalUI:
         where = f" against {masker.mask(tgt.shown())}" if tgt else ""
         line = visible(f"Run {run_id}: {plan.section.title}{where}")
         self.console.print(Text(line, style="bold"))
-        self.console.print(Text(f"journal: opsdoc journal show {run_id}", style="dim"))
+        self.console.print(
+            Text(f"journal: opsdoc journal show {run_id}{self.journal_arg}", style="dim")
+        )
 
     def finished(self, run_id: str, code: int, status: str = "") -> None:
         words = {0: "done", 1: "failed", 3: "stopped: not allowed", 130: "interrupted"}
@@ -88,7 +91,10 @@ class TerminalUI:
         )
         if code in (1, 130) or status == "stopped":
             self.console.print(
-                Text(f"to go on where it stopped: opsdoc run --resume {run_id}", style="dim")
+                Text(
+                    f"to go on where it stopped: opsdoc run --resume {run_id}{self.journal_arg}",
+                    style="dim",
+                )
             )
 
     def event(self, event: ev.RunEvent) -> None:

@@ -112,6 +112,10 @@ def error(where: str, what: str, exc: BaseException | None = None, hint: str | N
     )
 
 
+class _Scrubbed(Exception):
+    """An error's text with the DSN's password taken out."""
+
+
 class SqliteBackend:
     """One file in WAL mode: readers never block the writer; two processes can append."""
 
@@ -212,7 +216,9 @@ class SqliteBackend:
             try:
                 return self._conn.execute(sql, args).fetchall()
             except sqlite3.Error as exc:
-                raise error(self.where, "cannot read the journal", exc) from None
+                raise error(
+                    self.where, "cannot read the journal", _Scrubbed(self.scrub(str(exc)))
+                ) from None
 
     def close(self) -> None:
         with self._lock:
@@ -225,10 +231,13 @@ class PostgresBackend:
     def __init__(self, dsn: str) -> None:
         import psycopg
 
-        from opsdoc.mask import Masker  # the DSN's password never reaches a message
+        from opsdoc.mask import DsnScrub  # the DSN's password never reaches a message
 
+        scheme, rest = dsn.split("://", 1)
+        dsn = f"{scheme.lower()}://{rest}"  # libpq reads the scheme in lower case only
+        self.scrub = DsnScrub(dsn)
         self.path = None
-        self.where = Masker().mask(dsn)
+        self.where = self.scrub(dsn)
         self._psycopg = psycopg
         self._lock = threading.RLock()
         try:
@@ -237,14 +246,16 @@ class PostgresBackend:
             raise error(
                 self.where,
                 "cannot connect to the journal's database",
-                exc,
+                _Scrubbed(self.scrub(str(exc))),
                 "check the DSN and that the server is up; --journal FILE keeps a local journal",
             ) from None
         try:
             self._migrate()
         except psycopg.Error as exc:
             self._conn.close()
-            raise error(self.where, "cannot set up the journal's tables", exc) from None
+            raise error(
+                self.where, "cannot set up the journal's tables", _Scrubbed(self.scrub(str(exc)))
+            ) from None
 
     def _migrate(self) -> None:
         conn = self._conn
@@ -286,14 +297,18 @@ class PostgresBackend:
                 with self._conn.transaction():
                     yield self
             except self._psycopg.Error as exc:
-                raise error(self.where, "cannot write to the journal", exc) from None
+                raise error(
+                    self.where, "cannot write to the journal", _Scrubbed(self.scrub(str(exc)))
+                ) from None
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
                 return self._conn.execute(sql.replace("?", "%s"), args).fetchall()
             except self._psycopg.Error as exc:
-                raise error(self.where, "cannot read the journal", exc) from None
+                raise error(
+                    self.where, "cannot read the journal", _Scrubbed(self.scrub(str(exc)))
+                ) from None
 
     def close(self) -> None:
         with self._lock:

@@ -126,6 +126,8 @@ def check(key: bytes, rows: list[Row], named_key: str | None, head: str | None =
         why = f"chained with another key ({named_key}); this key is {key_id(key)}"
         return RunCheck(run_id, "other_key", count, why=why)
     prev = ""
+    reached = head is None
+    later = 0  # events after the given head, when it is on the chain
     for expected, (rid, seq, at, type, step, data, stored) in enumerate(rows, start=1):
         if seq != expected:
             why = f"event {expected} is missing" if seq > expected else f"event {seq} repeats"
@@ -136,7 +138,14 @@ def check(key: bytes, rows: list[Row], named_key: str | None, head: str | None =
             why = f"event {seq} ({type}) was changed, or the chain was rebuilt without the key"
             return RunCheck(run_id, "broken", count, seq=seq, why=why)
         prev = stored
-    if head is not None and head != prev:
-        why = "the chain does not end at the given head: events were removed from its end"
+        if reached:
+            later += head is not None
+        reached = reached or stored == head
+    if not reached:
+        why = (
+            "the chain does not reach the given head: events were removed from its end, "
+            "or the head is another run's"
+        )
         return RunCheck(run_id, "broken", count, head=prev, why=why)
-    return RunCheck(run_id, "ok", count, head=prev or None)
+    why = f"{later} event{'' if later == 1 else 's'} came after the given head" if later else ""
+    return RunCheck(run_id, "ok", count, head=prev or None, why=why)

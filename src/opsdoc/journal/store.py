@@ -325,9 +325,9 @@ def is_dsn_backend(backend: Backend) -> bool:
 def _file(ref: Path | str) -> Path:
     path = Path(ref).expanduser()
     if re.match(r"(?i)postgres(ql)?:/[^/]", str(ref)):
-        raise error(
-            str(ref),
-            "this looks like a DSN whose // was lost",
+        raise error(  # not echoed: it may hold a password, and it is what the user typed
+            "--journal",
+            "the journal looks like a DSN whose // was lost",
             hint="give it as postgresql://user@host/db",
         )
     return path
