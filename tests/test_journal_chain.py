@@ -189,6 +189,7 @@ def test_a_run_journaled_in_postgresql_reads_back_and_verifies(tmp_path, fresh_d
     pg = run_opsdoc("run", f"{path}#check", "--yes", "--journal", fresh_db, cwd=work)
     assert pg.returncode == 0, pg.stdout + pg.stderr
     assert list(work.iterdir()) == []  # no folder named after the DSN
+    assert "journal show " in pg.stdout and " --journal postgresql://" in pg.stdout
     local = str(tmp_path / "j.sqlite3")
     assert run_opsdoc("run", f"{path}#check", "--yes", "--journal", local).returncode == 0
 
@@ -225,6 +226,16 @@ def test_an_unreachable_journal_database_is_one_clear_error(tmp_path) -> None:
     assert result.returncode == 2
     assert "cannot connect to the journal's database" in result.stderr
     assert "hunter2pw" not in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+    for odd in (
+        "postgresql:/opsdoc:hunter2pw@127.0.0.1:1/nowhere",  # a // lost on the way
+        "PostgreSQL://opsdoc:hunter2pw@127.0.0.1:1/nowhere",
+        "postgresql://opsdoc:hunter2pw@127.0.0.1:1/nowhere?sslmode=bogus",
+    ):
+        result = run_opsdoc("journal", "list", "--journal", odd, cwd=tmp_path)
+        assert result.returncode == 2, odd
+        assert "hunter2pw" not in result.stderr + result.stdout, odd
+        assert "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 
