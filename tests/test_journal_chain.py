@@ -189,7 +189,7 @@ def test_a_run_journaled_in_postgresql_reads_back_and_verifies(tmp_path, fresh_d
     pg = run_opsdoc("run", f"{path}#check", "--yes", "--journal", fresh_db, cwd=work)
     assert pg.returncode == 0, pg.stdout + pg.stderr
     assert list(work.iterdir()) == []  # no folder named after the DSN
-    assert "journal show " in pg.stdout and " --journal postgresql://" in pg.stdout
+    assert "journal show " in pg.stdout and " --journal 'postgresql://" in pg.stdout
     local = str(tmp_path / "j.sqlite3")
     assert run_opsdoc("run", f"{path}#check", "--yes", "--journal", local).returncode == 0
 
