@@ -396,6 +396,7 @@ def test_a_dsn_target_is_listed_as_its_masked_dsn_not_as_dsn(tmp_path, fresh_db)
     assert run["target"] != "dsn" and database in run["target"]
     md = run_opsdoc("journal", "export", run["id"], "--journal", journal).stdout
     assert f"**Target:** {run['target']}" in md
+    assert "run selects every step" in md and "run_options" not in md
 
 
 def test_a_dry_run_lists_what_a_run_lacks_and_needs_no_option(tmp_path) -> None:

@@ -202,6 +202,8 @@ def test_the_option_picker_names_each_option_and_a_verify_step_offers_none(tmp_p
     )
     term = Terminal("run", f"{book}#fix", "--journal", str(tmp_path / "j.sqlite3"))
     term.expect("[r]un / [s]kip / [o]ther option / [q]uit?")
+    term.type("x")
+    term.expect("answer [r]un, [s]kip, [o]ther option, [q]uit")
     term.type("o")
     term.expect("which option?")
     assert "1. A: restart the pod  (this one)" in term.screen

@@ -61,6 +61,7 @@ class TerminalUI:
         self.total = 0
         self.titles: dict[tuple[str | None, str | None], str] = {}  # (group, option) -> title
         self.journal_arg = ""  # " --journal X" when the run's journal is not the default
+        self.closed = False  # stdin reached its end
 
     def started(self, run_id: str, plan: Plan, tgt: Target | None, masker: Masker) -> None:
         self.values, self.masker = plan.values, masker
@@ -161,6 +162,7 @@ class TerminalUI:
         try:
             return input().strip()
         except EOFError:
+            self.closed = True  # Ctrl-D: nobody is left to answer
             return ""
 
     def ask_param(self, param: Param) -> str:
@@ -177,8 +179,11 @@ class TerminalUI:
                 return "run"
             if answer in ("s", "skip"):
                 return "skip"
-            if answer in ("q", "quit"):
+            if answer in ("q", "quit") or self.closed:
                 return "quit"
+            if answer not in ("o", "option") or not options:
+                self.console.print(Text(f"  answer {letters.replace(' / ', ', ')}", style="dim"))
+                continue
             if answer in ("o", "option") and options:
                 group = planned.step.group
                 for number, label in enumerate(options, 1):
@@ -190,6 +195,7 @@ class TerminalUI:
                 pick = self.ask("  which option? ")
                 if pick.isdigit() and 1 <= int(pick) <= len(options):
                     return "option:" + options[int(pick) - 1]
+                self.console.print(Text(f"  answer 1 to {len(options)}", style="dim"))
 
     def confirm(self, request: Confirmation) -> bool:
         request = replace(

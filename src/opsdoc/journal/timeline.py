@@ -119,12 +119,17 @@ def _entry(event: Event, label: Callable[..., str], steps: dict[int, dict[str, A
     who = label(step)
     e = ev.decode(event.type, step, d)
     if event.type == "run_started":  # written by the session, not the runner: plain data
-        target = d.get("target") or "no target"
-        entry.text = (
-            f"run started by {d.get('user') or '?'} on {d.get('host') or '?'}, target {target}"
-        )
+        target = f"target {d['target']}" if d.get("target") else "no target"
+        entry.text = f"run started by {d.get('user') or '?'} on {d.get('host') or '?'}, {target}"
         if d.get("resumed_from"):
             entry.text += f", resuming run {d['resumed_from']}"
+    elif event.type == "run_options":  # what the run was asked to select (a resume reads it)
+        asked = [
+            f"{name} {', '.join(map(str, value)) if isinstance(value, list) else value}"
+            for name, value in d.items()
+            if value not in (None, [], "", False) and name != "target_arg"
+        ]
+        entry.text = "run selects " + "; ".join(asked) if asked else "run selects every step"
     elif isinstance(e, ev.StepPlanned):
         if step is not None:
             steps[step] = d
