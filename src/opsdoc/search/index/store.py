@@ -94,9 +94,19 @@ class Index:
             ) from None
         self._use_wal()
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self._drop_other_schema()
-        self.db.executescript(_SCHEMA)
-        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        # One transaction: a second process opening a new index must not see its
+        # tables before its schema row and take them for another version's.
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self._drop_other_schema()
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                self.db.execute(statement)
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
         # Document frequencies come from FTS5's own vocabulary; a scratch table
         # with the same tokenizer turns query words into the stems it stores.
         self.db.executescript(f"""
