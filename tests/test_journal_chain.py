@@ -449,3 +449,16 @@ def test_a_head_exported_mid_run_still_verifies_after_the_run_goes_on(tmp_path) 
         log.event("step_finished", step=1, status="ok")
         (check,) = store.verify(log.id, head)
     assert check.verdict == "ok" and check.why == "1 event came after the given head"
+
+
+def test_a_journal_whose_table_is_gone_is_one_clear_error(tmp_path) -> None:
+    journal = str(tmp_path / "j.sqlite3")
+    run_check(tmp_path, journal)
+    conn = sqlite3.connect(journal)
+    conn.execute("DROP TABLE events")
+    conn.commit()
+    conn.close()
+    result = run_opsdoc("journal", "list", "--journal", journal)
+    assert result.returncode == 2
+    assert "cannot read the journal: no such table: events" in result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr

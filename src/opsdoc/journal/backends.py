@@ -216,9 +216,7 @@ class SqliteBackend:
             try:
                 return self._conn.execute(sql, args).fetchall()
             except sqlite3.Error as exc:
-                raise error(
-                    self.where, "cannot read the journal", _Scrubbed(self.scrub(str(exc)))
-                ) from None
+                raise error(self.where, "cannot read the journal", exc) from None
 
     def close(self) -> None:
         with self._lock:
