@@ -67,6 +67,7 @@ COMMANDS = {
     "find": "find_cmd",
     "lint": "lint_cmd",
     "drill": "drill_cmd",
+    "serve": "serve_cmd",
 }
 
 
