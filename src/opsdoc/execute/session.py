@@ -128,8 +128,7 @@ class Session:
         return self.request.identity or current_identity()
 
     def open_journal(self) -> Journal:
-        req = self.request
-        return Journal(req.journal or self.config.journal)
+        return Journal(self.request.journal or self.config.journal)
 
     def start(
         self, ui: RunUI, journal: Journal | None = None, cancel: CancelToken | None = None
@@ -140,7 +139,6 @@ class Session:
         journal = journal or self.open_journal()
         who = self.identity
         values, secret = self.plan.values, self.plan.secrets
-        given = set(values)
         runlog = journal.start_run(
             runbook=str(Path(self.path).resolve()),  # a resume from elsewhere finds the file
             section=self.section.id,
@@ -149,14 +147,18 @@ class Session:
             host=socket.gethostname(),
             target=self.masker.mask(self.target.label()) if self.target else None,
             git_commit=_git_commit(Path(self.path)),
-            params={p.name: values[p.name] for p in self.params if p.name in given - secret},
+            params={
+                p.name: values[p.name]
+                for p in self.params
+                if p.name in values and p.name not in secret
+            },
             argv=self.masker.mask_data(list(self.request.argv)),
             masker=self.masker,
             resumed_from=self.state.run_id if self.state else None,
             identity=who.fields(),
         )
         req = self.request
-        named = req.target if isinstance(req.target, str) else None
+        named = req.target if isinstance(req.target, str) else None  # a name a resume reuses
         runlog.event(
             "run_options",
             options=req.options,
