@@ -28,7 +28,7 @@ from opsdoc import lab
 from opsdoc.config import Target
 from opsdoc.execute.plan import Plan, select_steps
 from opsdoc.execute.runner import Policy, Runner, RunSettings
-from opsdoc.journal import Journal
+from opsdoc.journal import Journal, RunLog
 from opsdoc.mask import Masker
 from opsdoc.read import read_runbook
 
@@ -50,6 +50,21 @@ class QuietUI:
         return False
 
 
+def new_run(store: Journal, masker: Masker, runbook: str, section: str, digest: str) -> RunLog:
+    return store.start_run(
+        runbook=runbook,
+        section=section,
+        content_hash=digest,
+        user="bench",
+        host="bench",
+        target=None,
+        git_commit=None,
+        params={},
+        argv=[],
+        masker=masker,
+    )
+
+
 def runbook(folder: Path, lang: str, code: str, steps: int) -> Path:
     body = "".join(
         f"### Step {n}: Check\n\n```{lang}\n{code}\n```\n\n" for n in range(1, steps + 1)
@@ -65,18 +80,7 @@ def through_runner(path: Path, journal: Journal, target: Target | None) -> float
     assert section is not None
     plan = Plan(book, section, select_steps(section))
     masker = Masker()
-    runlog = journal.start_run(
-        runbook=str(path),
-        section="many",
-        content_hash=book.sha256,
-        user="bench",
-        host="bench",
-        target=None,
-        git_commit=None,
-        params={},
-        argv=[],
-        masker=masker,
-    )
+    runlog = new_run(journal, masker, str(path), "many", book.sha256)
     settings = RunSettings(
         policy=Policy(interactive=False, yes=True), target=target, user="bench", cwd=path.parent
     )
@@ -90,18 +94,7 @@ def through_runner(path: Path, journal: Journal, target: Target | None) -> float
 def appends(name: str, store: Journal, events: int) -> None:
     """Events per second into one run: output chunks (batched), then events committed one by one."""
     masker = Masker(["not-a-real-secret"])
-    runlog = store.start_run(
-        runbook="bench.md",
-        section="x",
-        content_hash="",
-        user="b",
-        host="b",
-        target=None,
-        git_commit=None,
-        params={},
-        argv=[],
-        masker=masker,
-    )
+    runlog = new_run(store, masker, "bench.md", "x", "")
     start = time.perf_counter()
     for i in range(events):
         runlog.event("output", step=i % 10, text=f"line {i} of output with not-a-real-secret\n")

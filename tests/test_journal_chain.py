@@ -23,7 +23,7 @@ import pytest
 from conftest import ROOT, run_opsdoc
 from opsdoc.journal import Journal
 from opsdoc.journal import chain as chain_mod
-from opsdoc.mask import Masker
+from test_journal import start
 
 SECRET = "tok-6f1d2a9c4b7e8f03"
 
@@ -356,18 +356,7 @@ def test_journal_appends_from_many_threads_stay_one_gapless_chain(tmp_path) -> N
     import threading
 
     with Journal(tmp_path / "j.sqlite3") as store:
-        log = store.start_run(
-            runbook="r.md",
-            section="s",
-            content_hash="",
-            user="u",
-            host="h",
-            target=None,
-            git_commit=None,
-            params={},
-            argv=[],
-            masker=Masker(),
-        )
+        log = start(store)
 
         def write(name: str) -> None:
             for i in range(300):
@@ -432,18 +421,7 @@ def test_the_journal_named_in_opsdoc_toml_may_be_a_postgresql_dsn(tmp_path, fres
 
 def test_a_head_exported_mid_run_still_verifies_after_the_run_goes_on(tmp_path) -> None:
     with Journal(tmp_path / "j.sqlite3") as store:
-        log = store.start_run(
-            runbook="r.md",
-            section="s",
-            content_hash="",
-            user="u",
-            host="h",
-            target=None,
-            git_commit=None,
-            params={},
-            argv=[],
-            masker=Masker(),
-        )
+        log = start(store)
         log.event("step_started", step=1)
         head = store.head(log.id)
         log.event("step_finished", step=1, status="ok")
